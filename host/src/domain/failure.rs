@@ -1,0 +1,60 @@
+//! Failure classes of a step. The class, not the message, decides whether try-conduct holds
+//! (the failure may clear: resume can succeed) or aborts (it would fail the same way again).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The device did not answer, or a readback did not settle, in time.
+    Timeout,
+    /// The connection to the device was lost.
+    Disconnected,
+    /// The device refused the request (busy, invalid state).
+    Rejected,
+    /// The route or device is read-only, or writes are disabled: configuration.
+    AccessDenied,
+    /// The value lies outside the channel's limits.
+    OutOfLimits,
+    /// No route serves the channel: configuration.
+    Unrouted,
+    /// A check read a value that does not satisfy its criterion.
+    CriterionMismatch,
+    /// The device reported the value with bad quality (alarm, invalid).
+    BadQuality,
+}
+
+impl FailureClass {
+    pub const ALL: [FailureClass; 8] = [
+        FailureClass::Timeout,
+        FailureClass::Disconnected,
+        FailureClass::Rejected,
+        FailureClass::AccessDenied,
+        FailureClass::OutOfLimits,
+        FailureClass::Unrouted,
+        FailureClass::CriterionMismatch,
+        FailureClass::BadQuality,
+    ];
+
+    /// A configuration failure would fail again on resume: it aborts rather than holds.
+    /// `OutOfLimits` counts as configuration too: the limits do not change by waiting.
+    pub fn is_configuration(self) -> bool {
+        matches!(
+            self,
+            FailureClass::Unrouted | FailureClass::AccessDenied | FailureClass::OutOfLimits
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Timeout => "timeout",
+            FailureClass::Disconnected => "disconnected",
+            FailureClass::Rejected => "rejected",
+            FailureClass::AccessDenied => "access_denied",
+            FailureClass::OutOfLimits => "out_of_limits",
+            FailureClass::Unrouted => "unrouted",
+            FailureClass::CriterionMismatch => "criterion_mismatch",
+            FailureClass::BadQuality => "bad_quality",
+        }
+    }
+}
