@@ -3,6 +3,7 @@
 //! makes an id: time and ids come in as arguments, so every function is property-testable.
 
 pub mod actuation;
+pub mod aggregate;
 pub mod codec;
 pub mod failure;
 pub mod hold;
@@ -15,6 +16,7 @@ pub mod step;
 pub mod value;
 
 pub use actuation::ActuationKind;
+pub use aggregate::Aggregate;
 pub use codec::{DomainEvent, EventCodecError, FoldError};
 pub use failure::FailureClass;
 pub use hold::{HoldCause, HoldClaims};
