@@ -13,6 +13,8 @@ pub mod procedure;
 pub mod refusal;
 pub mod run;
 pub mod step;
+#[cfg(test)]
+mod testkit;
 pub mod value;
 
 pub use actuation::ActuationKind;

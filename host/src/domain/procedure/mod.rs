@@ -10,6 +10,8 @@ pub mod events;
 pub mod evolve;
 pub mod pin;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use command::{DefineProcedure, ProcedureCommand, ProcedureCommandKind, ProcedureContext};
 pub use decide::{allowed_from, decide};
