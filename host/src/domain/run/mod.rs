@@ -8,6 +8,8 @@ pub mod error;
 pub mod events;
 pub mod evolve;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use command::{RunCommand, RunCommandKind, RunContext};
 pub use decide::{allowed_from, decide};

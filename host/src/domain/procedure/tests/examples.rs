@@ -536,7 +536,8 @@ fn resume_boundary_may_equal_but_not_pass_the_step_count() {
 #[test]
 fn define_refuses_bad_input() {
     let base = define(None, None);
-    let cases: Vec<(DefineProcedure, fn(&InvalidInput) -> bool)> = vec![
+    type Expect = fn(&InvalidInput) -> bool;
+    let cases: Vec<(DefineProcedure, Expect)> = vec![
         (
             DefineProcedure {
                 name: "   ".into(),
