@@ -51,20 +51,24 @@ fn arb_offset() -> impl Strategy<Value = i64> {
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
+    // Terminal commands are rare so that sequences live long enough to iterate, hold and resume.
+    let terminal = prop_oneof![
+        arb_kind().prop_map(|kind| Op::Complete { kind }),
+        (arb_any_reason(), arb_kind()).prop_map(|(reason, kind)| Op::Abort { reason, kind }),
+        (arb_any_reason(), -5i64..100)
+            .prop_map(|(reason, back_secs)| Op::Truncate { reason, back_secs }),
+    ];
     prop_oneof![
         1 => arb_define().prop_map(Op::Define),
-        2 => (arb_pin_seed(), prop::bool::weighted(0.1))
+        3 => (arb_pin_seed(), prop::bool::weighted(0.1))
             .prop_map(|(pin, foreign_digest)| Op::Start { pin, foreign_digest }),
-        4 => arb_offset().prop_map(|offset| Op::StartIteration { offset }),
-        4 => (any::<Option<bool>>(), prop::option::of(arb_any_reason()), arb_offset())
+        6 => arb_offset().prop_map(|offset| Op::StartIteration { offset }),
+        6 => (any::<Option<bool>>(), prop::option::of(arb_any_reason()), arb_offset())
             .prop_map(|(converged, reason, offset)| Op::EndIteration { converged, reason, offset }),
-        4 => (arb_cause(), arb_any_reason(), arb_kind())
+        5 => (arb_cause(), arb_any_reason(), arb_kind())
             .prop_map(|(cause, reason, kind)| Op::Hold { cause, reason, kind }),
-        4 => (arb_cause(), 0u64..60).prop_map(|(cause, boundary)| Op::Resume { cause, boundary }),
-        1 => arb_kind().prop_map(|kind| Op::Complete { kind }),
-        1 => (arb_any_reason(), arb_kind()).prop_map(|(reason, kind)| Op::Abort { reason, kind }),
-        1 => (arb_any_reason(), -5i64..100)
-            .prop_map(|(reason, back_secs)| Op::Truncate { reason, back_secs }),
+        6 => (arb_cause(), 0u64..60).prop_map(|(cause, boundary)| Op::Resume { cause, boundary }),
+        1 => terminal,
     ]
 }
 
@@ -211,7 +215,7 @@ proptest! {
     #[test]
     fn random_sequences_keep_the_invariants(
         define in arb_define(),
-        ops in prop::collection::vec((arb_op(), arb_parent_status()), 0..40),
+        ops in prop::collection::vec((arb_op(), arb_parent_status()), 0..60),
     ) {
         let mut state: Option<ProcedureState> = None;
         let mut log: Vec<ProcedureEvent> = Vec::new();
