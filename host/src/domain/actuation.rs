@@ -16,6 +16,13 @@ pub enum ActuationKind {
 }
 
 impl ActuationKind {
+    pub const ALL: [ActuationKind; 4] = [
+        ActuationKind::None,
+        ActuationKind::Simulated,
+        ActuationKind::Physical,
+        ActuationKind::Hybrid,
+    ];
+
     /// The least upper bound of two kinds.
     pub fn join(self, other: ActuationKind) -> ActuationKind {
         use ActuationKind::*;
@@ -38,6 +45,26 @@ impl ActuationKind {
             ActuationKind::Physical => "physical",
             ActuationKind::Hybrid => "hybrid",
         }
+    }
+}
+
+impl std::fmt::Display for ActuationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ActuationKind {
+    type Err = crate::domain::input::UnknownName;
+
+    /// Parses the name `as_str` gives.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::domain::input::parse_name(
+            "actuation kind",
+            &ActuationKind::ALL,
+            ActuationKind::as_str,
+            s,
+        )
     }
 }
 
@@ -83,6 +110,7 @@ mod tests {
             let s = serde_json::to_string(&a).unwrap();
             prop_assert_eq!(&s, &format!("\"{}\"", a.as_str()));
             prop_assert_eq!(serde_json::from_str::<ActuationKind>(&s).unwrap(), a);
+            prop_assert_eq!(a.as_str().parse::<ActuationKind>().unwrap(), a);
         }
     }
 }

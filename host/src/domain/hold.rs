@@ -48,6 +48,15 @@ impl fmt::Display for HoldCause {
     }
 }
 
+impl std::str::FromStr for HoldCause {
+    type Err = crate::domain::input::UnknownName;
+
+    /// Parses the name `as_str` gives.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::domain::input::parse_name("hold cause", &HoldCause::ALL, HoldCause::as_str, s)
+    }
+}
+
 /// The active hold claims of a held procedure: at most one per cause, in cause order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -319,3 +319,26 @@ proptest! {
         prop_assert_eq!(ProcedureEvent::from_stored(ty, payload).unwrap(), e);
     }
 }
+
+#[test]
+fn status_and_cause_names_parse_back_and_match_their_serde_form() {
+    use crate::domain::run::RunStatus;
+    for s in ProcedureStatus::ALL {
+        assert_eq!(s.as_str().parse::<ProcedureStatus>().unwrap(), s);
+        assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+    }
+    for s in RunStatus::ALL {
+        assert_eq!(s.as_str().parse::<RunStatus>().unwrap(), s);
+        assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+    }
+    for c in HoldCause::ALL {
+        assert_eq!(c.as_str().parse::<HoldCause>().unwrap(), c);
+    }
+    let err = "Paused".parse::<ProcedureStatus>().unwrap_err();
+    assert_eq!(err.to_string(), "unknown procedure status \"Paused\"");
+    assert!(
+        "running".parse::<ProcedureStatus>().is_err(),
+        "names are exact"
+    );
+    assert!("step_fault".parse::<HoldCause>().is_err());
+}
