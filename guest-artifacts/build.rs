@@ -1,9 +1,10 @@
 //! Builds the guest components for `wasm32-wasip2` and writes `gen.rs` (see `src/lib.rs`).
 //!
 //! The pattern is wasmtime's test-programs-artifacts: a nested `cargo build` of the guest crates
-//! of this same workspace, with its own target directory under `OUT_DIR` so it never waits on
-//! the lock of the build that runs this script, and so everything stays inside the one target
-//! directory. The guests use `[profile.guest]` from the root `Cargo.toml`.
+//! of this same workspace, with its own target directory beside `OUT_DIR` (see
+//! [`guest_target_dir`]) so it never waits on the lock of the build that runs this script, and
+//! so everything stays inside the one target directory. The guests use `[profile.guest]` from
+//! the root `Cargo.toml`.
 
 use std::env;
 use std::ffi::OsString;
@@ -74,7 +75,7 @@ fn run() -> Result<(), String> {
         .ok_or("guest-artifacts has no parent directory")?
         .to_path_buf();
     let out_dir = PathBuf::from(var("OUT_DIR")?);
-    let target_dir = out_dir.join("guests");
+    let target_dir = guest_target_dir(&out_dir);
 
     rerun_if_changed(&root);
     check_target_installed()?;
@@ -84,6 +85,23 @@ fn run() -> Result<(), String> {
     let code = generate(&root, &wasm_dir)?;
     let gen_path = out_dir.join("gen.rs");
     std::fs::write(&gen_path, code).map_err(|e| format!("writing {}: {e}", gen_path.display()))
+}
+
+/// Where the nested build puts its output: next to this crate's `OUT_DIR`s, in
+/// `<target>/<profile>/build/baton-artifacts-guests`, so still inside the one target directory.
+///
+/// Not in `OUT_DIR` itself: `cargo clippy` runs this script in a different `OUT_DIR` than
+/// `cargo build`/`cargo test` do, and a CI that runs both would build every guest twice. The
+/// outer builds that share this directory hold the same profile's build lock, so they never
+/// run this script concurrently; and the nested build locks only its own directory, so it never
+/// waits on the outer build.
+fn guest_target_dir(out_dir: &Path) -> PathBuf {
+    match out_dir.parent().and_then(Path::parent) {
+        Some(build) if build.file_name().is_some_and(|n| n == "build") => {
+            build.join("baton-artifacts-guests")
+        }
+        _ => out_dir.join("guests"),
+    }
 }
 
 fn var(name: &str) -> Result<String, String> {

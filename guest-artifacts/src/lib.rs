@@ -3,8 +3,9 @@
 //!
 //! Building this crate runs a nested `cargo build --target wasm32-wasip2 --profile guest` of
 //! the example procedures (`procedures/*`) and the test guests (`tests/guests/*`) of this
-//! workspace, in a target directory under this crate's `OUT_DIR` (wasmtime builds its
-//! test-programs the same way). Editing a guest, the SDK, the WIT, `Cargo.lock` or the root
+//! workspace, in its own target directory `<target>/<profile>/build/baton-artifacts-guests`
+//! (wasmtime builds its test-programs the same way; the directory is shared by `cargo build`,
+//! `cargo test` and `cargo clippy` runs of one profile, so CI builds the guests once). Editing a guest, the SDK, the WIT, `Cargo.lock` or the root
 //! `Cargo.toml` rebuilds them. The target must be installed: `rustup target add wasm32-wasip2`.
 //!
 //! Generated, per component (`-` in the package name becomes `_`):
