@@ -11,8 +11,9 @@
 //! | `ten-million` | returns 10 000 000 steps                                                  |
 //! | `steps`       | returns `count` steps (default 10 000 000)                                |
 //! | `huge-string` | returns one setpoint whose text value is `size` bytes (default 100 MiB)   |
-//! | `sneaky`      | tries a file, the clocks, randomness, env and args through std, and       |
-//! |               | reports what it saw as text setpoints on `sneaky:*` channels              |
+//! | `sneaky`      | tries to read `/etc/passwd` and write a file, the clocks, randomness, env,|
+//! |               | args and cwd through std; reports what it saw as text setpoints on        |
+//! |               | `sneaky:*` channels (see [`SNEAKY_CHANNELS`])                             |
 //! | `read`        | reads `channel` through the host and sets `target` to the value read      |
 //! | `log`         | logs `count` lines through the host and prints to stdout and stderr, then `ok` |
 //! | `invalid`     | refuses with `invalid-params`                                             |
@@ -28,6 +29,18 @@ pub struct Hostile;
 
 /// What `panic` mode panics with.
 pub const PANIC_MESSAGE: &str = "deliberate panic: hostile guest";
+
+/// The channels `sneaky` mode reports on, in order.
+pub const SNEAKY_CHANNELS: &[&str] = &[
+    "sneaky:file",
+    "sneaky:write",
+    "sneaky:wall_clock_ns",
+    "sneaky:monotonic_elapsed_ns",
+    "sneaky:random",
+    "sneaky:env_vars",
+    "sneaky:args",
+    "sneaky:cwd",
+];
 
 /// Every mode, as the `mode` parameter names them.
 pub const MODES: &[&str] = &[
@@ -174,6 +187,15 @@ fn sneaky() -> Plan {
         Ok(s) => format!("read {} bytes", s.len()),
         Err(e) => format!("error: {e}"),
     };
+    // Only inside the sandbox: natively (in `cargo test`) this would really write the file.
+    let write = if cfg!(target_arch = "wasm32") {
+        match std::fs::write("/tmp/baton-hostile-guest", "was here") {
+            Ok(()) => "wrote /tmp/baton-hostile-guest".to_owned(),
+            Err(e) => format!("error: {e}"),
+        }
+    } else {
+        "not attempted outside wasm".to_owned()
+    };
     let wall = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_nanos().to_string(),
         Err(e) => format!("before the epoch by {:?}", e.duration()),
@@ -198,6 +220,7 @@ fn sneaky() -> Plan {
     let mut plan = Plan::new();
     for (channel, seen) in [
         ("sneaky:file", file),
+        ("sneaky:write", write),
         ("sneaky:wall_clock_ns", wall),
         ("sneaky:monotonic_elapsed_ns", monotonic),
         ("sneaky:random", random),
@@ -286,17 +309,10 @@ mod tests {
             .resolve()
             .unwrap();
         let channels: Vec<&str> = r.steps.iter().map(|s| s.target()).collect();
+        assert_eq!(channels, SNEAKY_CHANNELS);
         assert_eq!(
-            channels,
-            [
-                "sneaky:file",
-                "sneaky:wall_clock_ns",
-                "sneaky:monotonic_elapsed_ns",
-                "sneaky:random",
-                "sneaky:env_vars",
-                "sneaky:args",
-                "sneaky:cwd"
-            ]
+            r.steps[1].setpoint_value(),
+            Some(&Value::Text("not attempted outside wasm".into()))
         );
         assert!(
             r.steps
