@@ -6,7 +6,10 @@
 //! | `ok`          | a small valid plan (2 steps)                                              |
 //! | `loop`        | loops forever                                                             |
 //! | `bomb`        | allocates (and touches) 1 MiB blocks until memory runs out                |
-//! | `recurse`     | recurses without bound (the optimizer cannot turn it into a loop)         |
+//! | `recurse`     | recurses without bound on the wasm call stack: the engine's stack limit   |
+//! |               | stops it (stack overflow)                                                 |
+//! | `recurse-shadow` | recurses with 256-byte frames on Rust's shadow stack in linear memory: |
+//! |               | traps with an out-of-bounds memory access when that stack runs out        |
 //! | `panic`       | logs "about to panic" through the host, then panics with `PANIC_MESSAGE`  |
 //! | `ten-million` | returns 10 000 000 steps                                                  |
 //! | `steps`       | returns `count` steps (default 10 000 000)                                |
@@ -48,6 +51,7 @@ pub const MODES: &[&str] = &[
     "loop",
     "bomb",
     "recurse",
+    "recurse-shadow",
     "panic",
     "ten-million",
     "steps",
@@ -83,6 +87,10 @@ impl Procedure for Hostile {
             "bomb" => bomb(),
             "recurse" => {
                 let depth = recurse(black_box(1));
+                Err(ResolveError::failed(format!("recursion ended at {depth}")))
+            }
+            "recurse-shadow" => {
+                let depth = recurse_shadow(black_box(1));
                 Err(ResolveError::failed(format!("recursion ended at {depth}")))
             }
             "panic" => {
@@ -159,13 +167,26 @@ fn bomb() -> ! {
     }
 }
 
-/// Unbounded, non-tail recursion on a frame with a live buffer: no optimizer can turn it into
-/// a loop.
+/// Unbounded, non-tail recursion on scalars only, so every frame lives on the wasm call stack
+/// and nothing on Rust's shadow stack in linear memory: the engine's stack limit is what stops
+/// it (a trap "call stack exhausted"). The result feeds an expression after the call, so it is
+/// not a tail call, and the expression is not a plain accumulator LLVM could turn into a loop.
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return depth;
+    }
+    recurse(depth + 1).rotate_left(7) ^ depth
+}
+
+/// The same with a 256-byte buffer per frame, which Rust keeps on its shadow stack in linear
+/// memory: that stack runs out first, and the guest traps with an out-of-bounds memory access
+/// (what a real guest with big frames does).
 #[inline(never)]
 #[allow(unconditional_recursion)]
-fn recurse(depth: u64) -> u64 {
+fn recurse_shadow(depth: u64) -> u64 {
     let frame = black_box([depth; 32]);
-    let below = recurse(black_box(depth + 1));
+    let below = recurse_shadow(black_box(depth + 1));
     black_box(frame[(depth % 32) as usize]).wrapping_add(below)
 }
 
