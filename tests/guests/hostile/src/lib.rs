@@ -6,10 +6,11 @@
 //! | `ok`          | a small valid plan (2 steps)                                              |
 //! | `loop`        | loops forever                                                             |
 //! | `bomb`        | allocates (and touches) 1 MiB blocks until memory runs out                |
-//! | `recurse`     | recurses without bound on the wasm call stack: the engine's stack limit   |
-//! |               | stops it (stack overflow)                                                 |
-//! | `recurse-shadow` | recurses with 256-byte frames on Rust's shadow stack in linear memory: |
-//! |               | traps with an out-of-bounds memory access when that stack runs out        |
+//! | `recurse`     | recurses without bound with 256-byte frames, which Rust keeps on its      |
+//! |               | shadow stack in linear memory: traps with an out-of-bounds memory access  |
+//! |               | when that stack runs out (what a real Rust guest does)                    |
+//! | `recurse-wasm`| recurses without bound on scalars only, on the wasm call stack: the       |
+//! |               | engine's stack limit stops it (`Trap::StackOverflow`)                     |
 //! | `panic`       | logs "about to panic" through the host, then panics with `PANIC_MESSAGE`  |
 //! | `ten-million` | returns 10 000 000 steps                                                  |
 //! | `steps`       | returns `count` steps (default 10 000 000)                                |
@@ -51,7 +52,7 @@ pub const MODES: &[&str] = &[
     "loop",
     "bomb",
     "recurse",
-    "recurse-shadow",
+    "recurse-wasm",
     "panic",
     "ten-million",
     "steps",
@@ -86,11 +87,11 @@ impl Procedure for Hostile {
             "loop" => spin(),
             "bomb" => bomb(),
             "recurse" => {
-                let depth = recurse(black_box(1));
+                let depth = recurse_shadow(black_box(1));
                 Err(ResolveError::failed(format!("recursion ended at {depth}")))
             }
-            "recurse-shadow" => {
-                let depth = recurse_shadow(black_box(1));
+            "recurse-wasm" => {
+                let depth = recurse_wasm(black_box(1));
                 Err(ResolveError::failed(format!("recursion ended at {depth}")))
             }
             "panic" => {
@@ -172,11 +173,11 @@ fn bomb() -> ! {
 /// it (a trap "call stack exhausted"). The result feeds an expression after the call, so it is
 /// not a tail call, and the expression is not a plain accumulator LLVM could turn into a loop.
 #[inline(never)]
-fn recurse(depth: u64) -> u64 {
+fn recurse_wasm(depth: u64) -> u64 {
     if depth == u64::MAX {
         return depth;
     }
-    recurse(depth + 1).rotate_left(7) ^ depth
+    recurse_wasm(depth + 1).rotate_left(7) ^ depth
 }
 
 /// The same with a 256-byte buffer per frame, which Rust keeps on its shadow stack in linear
