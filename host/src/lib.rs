@@ -4,3 +4,5 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod domain;
+pub mod sandbox;
+pub mod store;
