@@ -70,6 +70,7 @@ struct Counters {
     from_disk: AtomicU64,
     from_memory: AtomicU64,
     disk_rejected: AtomicU64,
+    resolves: AtomicU64,
 }
 
 /// How often each load path was taken since the sandbox was made.
@@ -83,6 +84,8 @@ pub struct SandboxStats {
     pub from_memory: u64,
     /// On-disk artifacts found unusable (checksum mismatch, incompatible) and recompiled.
     pub disk_rejected: u64,
+    /// Calls of a guest's `resolve` (whatever their outcome).
+    pub resolves: u64,
 }
 
 /// Where a load found the component.
@@ -204,6 +207,7 @@ impl Sandbox {
             from_disk: c.from_disk.load(Ordering::Relaxed),
             from_memory: c.from_memory.load(Ordering::Relaxed),
             disk_rejected: c.disk_rejected.load(Ordering::Relaxed),
+            resolves: c.resolves.load(Ordering::Relaxed),
         }
     }
 
@@ -372,6 +376,7 @@ impl Sandbox {
             .acquire()
             .await
             .map_err(|e| fail(ResolveError::Instantiate(e.to_string())))?;
+        inner.counters.resolves.fetch_add(1, Ordering::Relaxed);
         let record = call::resolve(
             &inner.engine,
             &component.inner.pre,
