@@ -63,7 +63,7 @@ fn journal_entry(procedure: Uuid, n: u64) -> JournalEntry {
         procedure_id: procedure,
         step_index: (n % 100_000) as u32,
         step_kind: StepKind::Setpoint,
-        result: if n % 2 == 0 {
+        result: if n.is_multiple_of(2) {
             StepResult::InFlight
         } else {
             StepResult::Ok
@@ -78,7 +78,10 @@ async fn append_events<S: EventStore>(store: &S, iters: u64) -> Duration {
     let stream = format!("bench-{}", Uuid::new_v4());
     let start = Instant::now();
     for version in 0..iters {
-        let events = [NewEvent::new("Tick", json!({"n": version, "what": "bench"}))];
+        let events = [NewEvent::new(
+            "Tick",
+            json!({"n": version, "what": "bench"}),
+        )];
         store
             .append(AppendRequest::new(&stream, version, &events))
             .await
@@ -120,7 +123,9 @@ fn appends(c: &mut Criterion) {
     });
     if let Some(pg) = &b.postgres {
         group.bench_function("postgres/event", |bench| {
-            bench.to_async(&rt).iter_custom(|iters| append_events(pg, iters))
+            bench
+                .to_async(&rt)
+                .iter_custom(|iters| append_events(pg, iters))
         });
         group.bench_function("postgres/journal_entry", |bench| {
             bench

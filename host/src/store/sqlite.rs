@@ -32,6 +32,7 @@ use super::event::{AppendRequest, PinnedSteps, RecordedEvent, normalize_time, no
 use super::journal::{
     JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult, step_kind_from_str,
 };
+use super::projection::{ProcedureSummary, SummaryPage, SummaryQuery};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -239,6 +240,7 @@ impl SqliteStore {
         request.validate()?;
         let mut tx = self.begin_write().await?;
         let recorded = Self::append_in(&mut tx, &request).await?;
+        super::projection::sqlite::apply(&mut tx, &recorded).await?;
         tx.commit().await?;
         Ok(recorded)
     }
@@ -289,6 +291,30 @@ impl SqliteStore {
             .transpose()
     }
 
+    // ---- summary projection ----------------------------------------------------------------
+
+    pub(crate) async fn procedure_summary(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<ProcedureSummary>, StoreError> {
+        super::projection::sqlite::get(self.reader(), id).await
+    }
+
+    pub(crate) async fn list_procedures(
+        &self,
+        query: &SummaryQuery,
+    ) -> Result<SummaryPage, StoreError> {
+        super::projection::sqlite::list(self.reader(), query).await
+    }
+
+    pub(crate) async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+
+        let count = super::projection::sqlite::rebuild(&mut tx).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     // ---- journal ---------------------------------------------------------------------------
 
     pub(crate) async fn append_journal(
@@ -332,12 +358,11 @@ impl SqliteStore {
                     inserted: true,
                 },
                 None => {
-                    let row = sqlx::query(
-                        "SELECT procedure_id, sequence FROM step_journal WHERE id = ?",
-                    )
-                    .bind(entry.id.hyphenated().to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let row =
+                        sqlx::query("SELECT procedure_id, sequence FROM step_journal WHERE id = ?")
+                            .bind(entry.id.hyphenated().to_string())
+                            .fetch_one(&mut *tx)
+                            .await?;
                     let owner: String = row.try_get("procedure_id")?;
                     if owner != procedure {
                         return Err(StoreError::InvalidJournalEntry {
@@ -456,12 +481,11 @@ impl SqliteStore {
 
     pub(crate) async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let users: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM procedure_summary WHERE component_digest = ?",
-        )
-        .bind(digest)
-        .fetch_one(&mut *tx)
-        .await?;
+        let users: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM procedure_summary WHERE component_digest = ?")
+                .bind(digest)
+                .fetch_one(&mut *tx)
+                .await?;
         if users > 0 {
             return Err(StoreError::ComponentInUse {
                 digest: digest.to_owned(),
