@@ -361,24 +361,25 @@ pub async fn pinned_steps_round_trip<S: Backend>(store: &S) {
 }
 
 fn entry(procedure: Uuid, step_index: u32, kind: StepKind, result: StepResult) -> JournalEntry {
-    JournalEntry {
-        id: Uuid::new_v4(),
-        procedure_id: procedure,
+    JournalEntry::new(
+        procedure,
         step_index,
-        step_kind: kind,
+        kind,
         result,
-        message: None,
-        detail: json!({}),
-        at: OffsetDateTime::now_utc(),
-    }
+        OffsetDateTime::now_utc(),
+    )
 }
 
 pub async fn journal_is_idempotent_and_dense<S: Backend>(store: &S) {
     let p = Uuid::new_v4();
     let q = Uuid::new_v4();
-    let mut first = entry(p, 0, StepKind::Setpoint, StepResult::InFlight);
-    first.detail = json!({"target": 8.333, "channel": "mono:energy"});
-    first.message = Some("driving mono:energy".into());
+    let first = entry(p, 0, StepKind::Setpoint, StepResult::InFlight)
+        .with_detail(json!({"target": 8.333, "channel": "mono:energy"}))
+        .with_message("driving mono:energy");
+    assert_eq!(
+        entry(p, 0, StepKind::Check, StepResult::Ok).detail,
+        json!({})
+    );
     let appended = store
         .append_journal(std::slice::from_ref(&first))
         .await
