@@ -48,6 +48,15 @@ impl fmt::Display for HoldCause {
     }
 }
 
+impl std::str::FromStr for HoldCause {
+    type Err = crate::domain::input::UnknownName;
+
+    /// Parses the name `as_str` gives.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::domain::input::parse_name("hold cause", &HoldCause::ALL, HoldCause::as_str, s)
+    }
+}
+
 /// The active hold claims of a held procedure: at most one per cause, in cause order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -110,4 +119,118 @@ pub fn list_causes(causes: &[HoldCause]) -> String {
         .map(|c| c.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    use HoldCause::{HostRestart, Operator, StepFault};
+
+    fn claims(c: &[HoldCause]) -> HoldClaims {
+        c.iter().copied().collect()
+    }
+
+    #[test]
+    fn causes_are_kebab_case_on_the_wire() {
+        assert_eq!(serde_json::to_string(&StepFault).unwrap(), "\"step-fault\"");
+        assert_eq!(
+            serde_json::to_string(&HostRestart).unwrap(),
+            "\"host-restart\""
+        );
+        assert_eq!(serde_json::to_string(&Operator).unwrap(), "\"operator\"");
+        assert!(serde_json::from_str::<HoldCause>("\"step_fault\"").is_err());
+        for cause in HoldCause::ALL {
+            assert_eq!(
+                serde_json::to_string(&cause).unwrap(),
+                format!("\"{cause}\"")
+            );
+        }
+    }
+
+    #[test]
+    fn operator_plus_step_fault() {
+        let held = claims(&[StepFault, Operator]);
+        assert_eq!(
+            held.release_for(StepFault),
+            Err(ClaimsRemain(vec![Operator]))
+        );
+        assert_eq!(
+            held.release_for(HostRestart),
+            Err(ClaimsRemain(vec![Operator, StepFault]))
+        );
+        assert_eq!(held.release_for(Operator), Ok(vec![Operator, StepFault]));
+    }
+
+    #[test]
+    fn the_operator_discharges_attention_claims_it_does_not_own() {
+        assert_eq!(
+            claims(&[StepFault]).release_for(Operator),
+            Ok(vec![StepFault])
+        );
+        assert_eq!(
+            claims(&[HostRestart, StepFault]).release_for(Operator),
+            Ok(vec![StepFault, HostRestart])
+        );
+    }
+
+    #[test]
+    fn a_machine_cause_releases_only_its_own_claim() {
+        assert_eq!(
+            claims(&[StepFault]).release_for(StepFault),
+            Ok(vec![StepFault])
+        );
+        assert_eq!(
+            claims(&[StepFault]).release_for(HostRestart),
+            Err(ClaimsRemain(vec![StepFault]))
+        );
+        assert_eq!(
+            claims(&[StepFault, HostRestart]).release_for(HostRestart),
+            Err(ClaimsRemain(vec![StepFault]))
+        );
+        assert_eq!(
+            list_causes(&[Operator, HostRestart]),
+            "operator, host-restart"
+        );
+    }
+
+    proptest! {
+        /// A resume either releases every claim or is refused naming exactly the claims the
+        /// cause may not release; only the operator always succeeds.
+        #[test]
+        fn release_is_all_or_nothing(
+            held in prop::sample::subsequence(HoldCause::ALL.to_vec(), 0..=3),
+            cause in prop::sample::select(HoldCause::ALL.to_vec()),
+        ) {
+            let c = claims(&held);
+            match c.release_for(cause) {
+                Ok(released) => {
+                    prop_assert_eq!(released, c.iter().collect::<Vec<_>>());
+                    prop_assert!(cause == Operator || c.iter().all(|x| x == cause));
+                }
+                Err(ClaimsRemain(remaining)) => {
+                    prop_assert!(cause != Operator);
+                    prop_assert!(!remaining.is_empty());
+                    prop_assert!(!remaining.contains(&cause));
+                    prop_assert_eq!(remaining, c.iter().filter(|x| *x != cause).collect::<Vec<_>>());
+                }
+            }
+        }
+
+        #[test]
+        fn with_adds_one_claim_per_cause(
+            adds in prop::collection::vec(prop::sample::select(HoldCause::ALL.to_vec()), 0..8),
+        ) {
+            let c = adds.iter().fold(HoldClaims::new(), |c, a| c.with(*a));
+            let mut distinct = adds.clone();
+            distinct.sort();
+            distinct.dedup();
+            prop_assert_eq!(c.len(), distinct.len());
+            prop_assert_eq!(c.iter().collect::<Vec<_>>(), distinct);
+        }
+    }
 }

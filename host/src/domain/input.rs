@@ -96,3 +96,27 @@ pub fn named_values(what: &'static str, values: &[(String, Value)]) -> Result<()
     }
     Ok(())
 }
+
+/// A status, cause or kind name that does not parse (e.g. from a query string or a database row).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// Parses `s` as the variant of `all` whose name it is.
+pub(crate) fn parse_name<T: Copy>(
+    what: &'static str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    s: &str,
+) -> Result<T, UnknownName> {
+    all.iter()
+        .copied()
+        .find(|v| name(*v) == s)
+        .ok_or_else(|| UnknownName {
+            what,
+            value: s.to_owned(),
+        })
+}

@@ -129,3 +129,102 @@ impl Iterations {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn the_first_iteration_is_one() {
+        let it = Iterations::default();
+        assert_eq!(it.next_index(), Some(1));
+        assert_eq!(
+            it.check_start(0),
+            Err(IterationRefusal::Index(
+                IterationIndexError::NotStrictSuccessor {
+                    count: 0,
+                    expected: 1,
+                    got: 0
+                }
+            ))
+        );
+        assert_eq!(it.check_start(1), Ok(()));
+        assert_eq!(
+            it.check_end(1),
+            Err(IterationRefusal::Conflict(IterationConflict::NoneOpen))
+        );
+    }
+
+    #[test]
+    fn streak_resets_only_on_converged_true() {
+        let it = Iterations::with_cap(Some(3));
+        let it = it.started(1).ended(Some(false));
+        assert_eq!(it.unconverged_streak, 1);
+        let it = it.started(2).ended(None);
+        assert_eq!(it.unconverged_streak, 2);
+        let it = it.started(3).ended(Some(true));
+        assert_eq!(it.unconverged_streak, 0);
+        assert_eq!(it.count, 3);
+        assert_eq!(it.patience_cap, Some(3), "the cap is carried");
+    }
+
+    #[test]
+    fn the_cap_refuses_the_next_start_not_the_end() {
+        let it = Iterations::with_cap(Some(1)).started(1);
+        assert_eq!(it.check_end(1), Ok(()));
+        let it = it.ended(Some(false));
+        assert_eq!(
+            it.check_start(2),
+            Err(IterationRefusal::Conflict(
+                IterationConflict::PatienceExhausted { streak: 1, cap: 1 }
+            ))
+        );
+        // Without a cap the streak only counts.
+        let uncapped = Iterations {
+            patience_cap: None,
+            ..it
+        };
+        assert_eq!(uncapped.check_start(2), Ok(()));
+    }
+
+    #[test]
+    fn the_count_cannot_overflow() {
+        let it = Iterations {
+            count: u32::MAX,
+            ..Iterations::default()
+        };
+        assert_eq!(
+            it.check_start(0),
+            Err(IterationRefusal::Index(IterationIndexError::Overflow))
+        );
+    }
+
+    proptest! {
+        /// Only the strict successor starts; only the open index ends.
+        #[test]
+        fn only_the_successor_starts_and_only_the_open_one_ends(count in 0u32..1000, index in 0u32..1002) {
+            let it = Iterations { count, ..Iterations::default() };
+            prop_assert_eq!(it.check_start(index).is_ok(), index == count + 1);
+            let open = it.started(count + 1);
+            prop_assert_eq!(open.check_end(index).is_ok(), index == count + 1);
+            prop_assert!(open.check_start(index).is_err(), "one open at a time");
+        }
+
+        #[test]
+        fn the_streak_counts_the_unconverged_tail(outcomes in prop::collection::vec(any::<Option<bool>>(), 0..30)) {
+            let mut it = Iterations::default();
+            for (i, c) in outcomes.iter().enumerate() {
+                let index = u32::try_from(i).unwrap() + 1;
+                prop_assert!(it.check_start(index).is_ok());
+                it = it.started(index).ended(*c);
+            }
+            let tail = outcomes.iter().rev().take_while(|c| **c != Some(true)).count();
+            prop_assert_eq!(it.unconverged_streak as usize, tail);
+            prop_assert_eq!(it.count as usize, outcomes.len());
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! makes an id: time and ids come in as arguments, so every function is property-testable.
 
 pub mod actuation;
+pub mod aggregate;
 pub mod codec;
 pub mod failure;
 pub mod hold;
@@ -12,9 +13,12 @@ pub mod procedure;
 pub mod refusal;
 pub mod run;
 pub mod step;
+#[cfg(test)]
+mod testkit;
 pub mod value;
 
 pub use actuation::ActuationKind;
+pub use aggregate::Aggregate;
 pub use codec::{DomainEvent, EventCodecError, FoldError};
 pub use failure::FailureClass;
 pub use hold::{HoldCause, HoldClaims};

@@ -10,6 +10,8 @@ pub mod events;
 pub mod evolve;
 pub mod pin;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use command::{DefineProcedure, ProcedureCommand, ProcedureCommandKind, ProcedureContext};
 pub use decide::{allowed_from, decide};
@@ -22,3 +24,35 @@ pub use events::{
 pub use evolve::{evolve, fold};
 pub use pin::{Pin, canonical_steps_json, sha256_hex};
 pub use state::{ProcedureState, ProcedureStatus};
+
+/// The Procedure aggregate, for generic handlers.
+#[derive(Clone, Copy, Debug)]
+pub struct Procedure;
+
+impl crate::domain::aggregate::Aggregate for Procedure {
+    const CATEGORY: &'static str = "procedure";
+    type State = ProcedureState;
+    type Event = ProcedureEvent;
+    type Command = ProcedureCommand;
+    type Context = ProcedureContext;
+    type Error = ProcedureError;
+
+    fn decide(
+        state: Option<&ProcedureState>,
+        command: &ProcedureCommand,
+        ctx: &ProcedureContext,
+    ) -> Result<Vec<ProcedureEvent>, ProcedureError> {
+        decide(state, command, ctx)
+    }
+
+    fn evolve(
+        state: Option<ProcedureState>,
+        event: &ProcedureEvent,
+    ) -> Result<ProcedureState, crate::domain::FoldError> {
+        evolve(state, event)
+    }
+
+    fn version(state: &ProcedureState) -> u64 {
+        state.version
+    }
+}

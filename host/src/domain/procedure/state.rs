@@ -59,6 +59,20 @@ impl fmt::Display for ProcedureStatus {
     }
 }
 
+impl std::str::FromStr for ProcedureStatus {
+    type Err = crate::domain::input::UnknownName;
+
+    /// Parses the name `as_str` gives.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::domain::input::parse_name(
+            "procedure status",
+            &ProcedureStatus::ALL,
+            ProcedureStatus::as_str,
+            s,
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProcedureState {
     pub id: Uuid,

@@ -50,6 +50,15 @@ impl fmt::Display for RunStatus {
     }
 }
 
+impl std::str::FromStr for RunStatus {
+    type Err = crate::domain::input::UnknownName;
+
+    /// Parses the name `as_str` gives.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::domain::input::parse_name("run status", &RunStatus::ALL, RunStatus::as_str, s)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
     pub id: Uuid,
