@@ -67,4 +67,5 @@ conformance!(
     unknown_event_type_fails_loudly,
     handler_refuses_and_conflicts,
     parent_run_guards,
+    generic_handle_with_any_decider,
 );

@@ -18,7 +18,7 @@ use crate::domain::codec::{DomainEvent, FoldError};
 use crate::domain::procedure::{
     self, ProcedureCommand, ProcedureContext, ProcedureError, ProcedureEvent, ProcedureState,
 };
-use crate::domain::run::{self, RunEvent, RunState};
+use crate::domain::run::{self, RunCommand, RunContext, RunError, RunEvent, RunState};
 
 /// An aggregate the handler can drive: its events and how they fold.
 pub trait Aggregate {
@@ -270,4 +270,18 @@ pub async fn handle_procedure<S: EventStore + ComponentStore>(
     let decided =
         procedure::decide(loaded.state.as_ref(), command, &ctx).map_err(HandlerError::Refused)?;
     commit::<Procedure, S, ProcedureError>(store, &stream, loaded, decided, pins).await
+}
+
+/// Handles one Run command at `now`.
+pub async fn handle_run<S: EventStore>(
+    store: &S,
+    id: Uuid,
+    command: &RunCommand,
+    now: OffsetDateTime,
+) -> Result<Committed<RunState>, HandlerError<RunError>> {
+    let ctx = RunContext::at(now);
+    handle::<Run, S, RunError, _>(store, &super::run_stream(id), &[], |state| {
+        run::decide(state, command, &ctx)
+    })
+    .await
 }

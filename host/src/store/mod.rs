@@ -33,7 +33,7 @@ pub use event::{
 };
 pub use handler::{
     Aggregate, Committed, HandlerError, Loaded, Procedure, Run, commit, handle, handle_procedure,
-    load,
+    handle_run, load,
 };
 pub use journal::{JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult};
 pub use postgres::{PgOptions, PgStore};

@@ -8,12 +8,12 @@ use baton_host::domain::procedure::{
     DefineProcedure, Pin, ProcedureCommand, ProcedureError, ProcedureEvent, ProcedureState,
     ProcedureStatus,
 };
-use baton_host::domain::run::{RunEvent, RunHeld, RunStarted};
+use baton_host::domain::run::{RunCommand, RunError, RunEvent, RunHeld, RunStarted, RunStatus};
 use baton_host::domain::{ActuationKind, Check, Criterion, HoldCause, Setpoint, Step, Value};
 use baton_host::store::{
     AppendRequest, HandlerError, NewComponent, NewEvent, PinnedSteps, Procedure, ProcedureSummary,
-    Run, StoreError, SummaryCursor, SummaryQuery, handle, handle_procedure, load, procedure_stream,
-    run_stream,
+    Run, StoreError, SummaryCursor, SummaryQuery, handle, handle_procedure, handle_run, load,
+    procedure_stream, run_stream,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -36,21 +36,77 @@ async fn register_component<S: Backend>(store: &S) -> String {
 
 async fn start_run<S: Backend>(store: &S, held: bool) -> Uuid {
     let id = Uuid::new_v4();
-    let mut events = vec![RunEvent::Started(RunStarted {
+    let start = RunCommand::Start {
         id,
         name: "run".into(),
-        started_at: t(0),
-    })];
+    };
+    let started = handle_run(store, id, &start, t(0)).await.unwrap();
+    assert_eq!(started.state.status, RunStatus::Running);
     if held {
-        events.push(RunEvent::Held(RunHeld {
+        let hold = RunCommand::Hold {
             reason: "beam dump".into(),
-            at: t(1),
-        }));
+        };
+        let held = handle_run(store, id, &hold, t(1)).await.unwrap();
+        assert_eq!(held.state.status, RunStatus::Held);
+        assert_eq!(held.version, 2);
+        // Repeating the hold is a refusal naming the status, and appends nothing.
+        let err = handle_run(store, id, &hold, t(2)).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HandlerError::Refused(RunError::WrongStatus {
+                    status: RunStatus::Held,
+                    ..
+                })
+            ),
+            "{err}"
+        );
+        assert_eq!(store.stream_version(&run_stream(id)).await.unwrap(), 2);
     }
-    handle::<Run, S, Infallible, _>(store, &run_stream(id), &[], |_| Ok(events))
+    id
+}
+
+pub async fn generic_handle_with_any_decider<S: Backend>(store: &S) {
+    // The generic handler drives any aggregate with any decision closure.
+    let id = Uuid::new_v4();
+    let stream = run_stream(id);
+    let started = RunEvent::Started(RunStarted {
+        id,
+        name: "raw".into(),
+        started_at: t(0),
+    });
+    let committed = handle::<Run, S, Infallible, _>(store, &stream, &[], |state| {
+        assert!(state.is_none());
+        Ok(vec![started])
+    })
+    .await
+    .unwrap();
+    assert_eq!(committed.version, 1);
+    let held = RunEvent::Held(RunHeld {
+        reason: "r".into(),
+        at: t(1),
+    });
+    let committed = handle::<Run, S, Infallible, _>(store, &stream, &[], |state| {
+        assert_eq!(state.map(|s| s.status), Some(RunStatus::Running));
+        Ok(vec![held])
+    })
+    .await
+    .unwrap();
+    assert_eq!(committed.state.status, RunStatus::Held);
+    // A decision with no events appends nothing and reports the unchanged state.
+    let unchanged = handle::<Run, S, Infallible, _>(store, &stream, &[], |_| Ok(vec![]))
         .await
         .unwrap();
-    id
+    assert!(unchanged.events.is_empty());
+    assert_eq!((unchanged.version, unchanged.state), (2, committed.state));
+    // ... but on an empty stream there is no state to report.
+    let none =
+        handle::<Run, S, Infallible, _>(store, &run_stream(Uuid::new_v4()), &[], |_| Ok(vec![]))
+            .await;
+    assert!(matches!(
+        none,
+        Err(HandlerError::Store(StoreError::EmptyAppend { .. }))
+    ));
 }
 
 fn define_as(id: Uuid, digest: &str, parent_run: Option<Uuid>) -> ProcedureCommand {
