@@ -22,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -324,63 +324,78 @@ impl SqliteStore {
         for entry in entries {
             entry.validate()?;
         }
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let procedure = entry.procedure_id.hyphenated().to_string();
-            let detail = serde_json::to_string(&entry.detail)
-                .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))?;
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
-                 result, failure_class, message, detail, at) VALUES (?, ?, \
-                 (SELECT COALESCE(MAX(sequence), 0) + 1 FROM step_journal WHERE procedure_id = ?), \
-                 ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING sequence",
-            )
-            .bind(entry.id.hyphenated().to_string())
-            .bind(&procedure)
-            .bind(&procedure)
-            .bind(i64::from(entry.step_index))
-            .bind(entry.step_kind.as_str())
-            .bind(entry.result.as_str())
-            .bind(entry.result.failure_class().map(|c| c.as_str()))
-            .bind(entry.message.as_deref())
-            .bind(detail)
-            .bind(normalize_time(entry.at))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let appended = match inserted {
-                Some(sequence) => JournalAppended {
-                    id: entry.id,
-                    sequence: non_negative(sequence, "sequence")?,
-                    inserted: true,
-                },
-                None => {
-                    let row =
-                        sqlx::query("SELECT procedure_id, sequence FROM step_journal WHERE id = ?")
-                            .bind(entry.id.hyphenated().to_string())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    let owner: String = row.try_get("procedure_id")?;
-                    if owner != procedure {
-                        return Err(StoreError::InvalidJournalEntry {
-                            id: entry.id,
-                            reason: format!("the id is already used by procedure {owner}"),
-                        });
-                    }
-                    JournalAppended {
-                        id: entry.id,
-                        sequence: non_negative(row.try_get("sequence")?, "sequence")?,
-                        inserted: false,
-                    }
+        match entries {
+            [] => Ok(Vec::new()),
+            // The conductor's hot path: one statement, committed on its own (SQLite makes a
+            // single statement atomic), so one round trip to the database thread, not three.
+            [entry] => {
+                let mut conn = self.writer.acquire().await?;
+                Ok(vec![Self::insert_entry(&mut conn, entry).await?])
+            }
+            _ => {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    out.push(Self::insert_entry(&mut tx, entry).await?);
                 }
-            };
-            out.push(appended);
+                tx.commit().await?;
+                Ok(out)
+            }
         }
-        tx.commit().await?;
-        Ok(out)
+    }
+
+    async fn insert_entry(
+        conn: &mut SqliteConnection,
+        entry: &JournalEntry,
+    ) -> Result<JournalAppended, StoreError> {
+        let procedure = entry.procedure_id.hyphenated().to_string();
+        let detail = serde_json::to_string(&entry.detail)
+            .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))?;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
+             result, failure_class, message, detail, at) VALUES (?, ?, \
+             (SELECT COALESCE(MAX(sequence), 0) + 1 FROM step_journal WHERE procedure_id = ?), \
+             ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING sequence",
+        )
+        .bind(entry.id.hyphenated().to_string())
+        .bind(&procedure)
+        .bind(&procedure)
+        .bind(i64::from(entry.step_index))
+        .bind(entry.step_kind.as_str())
+        .bind(entry.result.as_str())
+        .bind(entry.result.failure_class().map(|c| c.as_str()))
+        .bind(entry.message.as_deref())
+        .bind(detail)
+        .bind(normalize_time(entry.at))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let appended = match inserted {
+            Some(sequence) => JournalAppended {
+                id: entry.id,
+                sequence: non_negative(sequence, "sequence")?,
+                inserted: true,
+            },
+            None => {
+                let row =
+                    sqlx::query("SELECT procedure_id, sequence FROM step_journal WHERE id = ?")
+                        .bind(entry.id.hyphenated().to_string())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                let owner: String = row.try_get("procedure_id")?;
+                if owner != procedure {
+                    return Err(StoreError::InvalidJournalEntry {
+                        id: entry.id,
+                        reason: format!("the id is already used by procedure {owner}"),
+                    });
+                }
+                JournalAppended {
+                    id: entry.id,
+                    sequence: non_negative(row.try_get("sequence")?, "sequence")?,
+                    inserted: false,
+                }
+            }
+        };
+        Ok(appended)
     }
 
     pub(crate) async fn journal(
