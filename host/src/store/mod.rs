@@ -422,3 +422,75 @@ fn join_params(base: &str, params: &[(&str, &str)]) -> String {
     let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{base}?{}", query.join("&"))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn url_parameters_split_and_rejoin() {
+        let (base, params) = split_params("sqlite:///var/baton.db?mode=rwc&synchronous=full");
+        assert_eq!(base, "sqlite:///var/baton.db");
+        assert_eq!(params, [("mode", "rwc"), ("synchronous", "full")]);
+        assert_eq!(
+            join_params(base, &[("mode", "rwc")]),
+            "sqlite:///var/baton.db?mode=rwc"
+        );
+        assert_eq!(join_params(base, &[]), base);
+        let (base, params) = split_params("postgres://u@h/db");
+        assert_eq!((base, params.len()), ("postgres://u@h/db", 0));
+        let (_, params) = split_params("x?flag&&k=v");
+        assert_eq!(params, [("flag", ""), ("k", "v")]);
+    }
+
+    #[test]
+    fn synchronous_levels_parse_case_insensitively() {
+        assert_eq!("FULL".parse::<Synchronous>().unwrap(), Synchronous::Full);
+        assert_eq!(
+            "normal".parse::<Synchronous>().unwrap(),
+            Synchronous::Normal
+        );
+        assert_eq!("Extra".parse::<Synchronous>().unwrap(), Synchronous::Extra);
+        // OFF is deliberately not offered: it would lose acknowledged commits on a crash.
+        assert!("off".parse::<Synchronous>().is_err());
+        assert_eq!(Synchronous::default(), Synchronous::Normal);
+    }
+
+    #[test]
+    fn summary_cursors_round_trip_and_reject_garbage() {
+        let c: SummaryCursor = "p42".parse().unwrap();
+        assert_eq!(c.to_string(), "p42");
+        for bad in ["", "p", "42", "p-1", "px", "p18446744073709551616"] {
+            assert!(bad.parse::<SummaryCursor>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pinned_steps_hash_like_the_domain_pin() {
+        use crate::domain::procedure::Pin;
+        use crate::domain::{Setpoint, Step, Value};
+        let steps = vec![Step::Setpoint(Setpoint {
+            channel: "x".into(),
+            value: Value::Int(1),
+            readback: None,
+            tolerance: None,
+            settle_ms: None,
+        })];
+        let pinned = PinnedSteps::new(steps.clone()).unwrap();
+        let pin = Pin::for_steps(&steps, "d".into(), vec![], vec![], "r".into()).unwrap();
+        assert_eq!(pinned.hash(), pin.content_hash);
+        assert_eq!(pinned.len() as u64, pin.step_count);
+        // A stored pin whose text no longer hashes to its key is caught on read.
+        let other = PinnedSteps::new(Vec::new()).unwrap();
+        assert!(matches!(
+            PinnedSteps::from_stored(other.hash(), pinned.json().to_owned()),
+            Err(StoreError::PinHashMismatch { .. })
+        ));
+        assert_eq!(
+            PinnedSteps::from_stored(pinned.hash(), pinned.json().to_owned()).unwrap(),
+            pinned
+        );
+    }
+}
