@@ -37,11 +37,8 @@ pub(crate) enum End {
     Finished,
     Failed(StepFailure),
     Halted(Halt),
-    /// An operator's (or shutdown's) request taken at a boundary, before `next_index` ran.
-    Stopped {
-        request: StopRequest,
-        next_index: u64,
-    },
+    /// An operator's (or shutdown's) request, taken at a step boundary.
+    Stopped(StopRequest),
     /// The journal could not be written: nothing more may run, because an effect must never
     /// go unjournaled.
     Journal {
@@ -81,10 +78,7 @@ pub(crate) async fn execute_from<J: StepJournal>(
         let step_index = index as u64;
         if let Some(request) = handle.take() {
             walk.end = match flush(journal, &mut pending, step_index).await {
-                Ok(()) => End::Stopped {
-                    request,
-                    next_index: step_index,
-                },
+                Ok(()) => End::Stopped(request),
                 Err(end) => end,
             };
             return walk;
@@ -107,7 +101,14 @@ pub(crate) async fn execute_from<J: StepJournal>(
         }
         let kind = step.kind();
         if kind.has_effect() {
-            pending.push(entry(procedure, step_index, kind, StepResult::InFlight, None, detail(step, None)));
+            pending.push(entry(
+                procedure,
+                step_index,
+                kind,
+                StepResult::InFlight,
+                None,
+                detail(step, None),
+            ));
             if let Err(end) = flush(journal, &mut pending, step_index).await {
                 walk.end = end;
                 return walk;
@@ -176,11 +177,19 @@ async fn flush<J: StepJournal>(
 
 /// Sends one step to the router. Ok carries the device's answer (an action's JSON, a check's
 /// reading), Err the failure class and message.
-async fn dispatch(router: &Router, step: &Step) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
+async fn dispatch(
+    router: &Router,
+    step: &Step,
+) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
     match step {
         Step::Setpoint(sp) => {
             let (kind, result) = router.write(sp).await;
-            (kind, result.map(|()| Json::Null).map_err(|e| (e.class, e.message)))
+            (
+                kind,
+                result
+                    .map(|()| Json::Null)
+                    .map_err(|e| (e.class, e.message)),
+            )
         }
         Step::Check(check) => {
             let (kind, outcome) = router.check(check).await;
