@@ -764,6 +764,66 @@ time_scale = {time_scale}
     )
 }
 
+#[tokio::test]
+async fn a_hold_appended_by_another_host_stops_the_conduct_at_a_step_boundary() {
+    let store = SqliteStore::memory().await.unwrap();
+    let catalog = Catalog::parse(&catalog_text_with_time_scale(0.05)).unwrap();
+    let conductor = Conductor::new(
+        store.clone(),
+        sandbox(),
+        Arc::new(catalog.router().unwrap()),
+        Arc::new(catalog),
+    );
+    let b = Beamline { store, conductor };
+    // 12 moves of 5 mm, 125 ms each.
+    let script: Vec<String> = (0..12)
+        .map(|i| format!("set sim:mx {}", (i % 2) * 5))
+        .collect();
+    let id = b.script(&script.join(";")).await;
+    let conductor = b.conductor.clone();
+    let running = tokio::spawn(async move { conductor.conduct(id, Verb::Conduct).await });
+    wait_for_journal(&b, id, 1).await;
+    // Another host (it does not run this conduct) appends the operator's hold itself.
+    let elsewhere = Beamline::on(b.store.clone(), "");
+    assert!(
+        !elsewhere
+            .conductor
+            .request_stop(id, StopRequest::Hold { reason: "x".into() })
+    );
+    let hold = ProcedureCommand::Hold {
+        cause: HoldCause::Operator,
+        reason: "hold from the other control room".into(),
+        actuation_kind: ActuationKind::None,
+    };
+    handler::handle_procedure(&b.store, id, &hold, OffsetDateTime::now_utc(), &[])
+        .await
+        .unwrap();
+    let journal_at_hold = b.journal(id).await.len();
+    let outcome = running.await.unwrap().unwrap();
+    assert_eq!(
+        outcome.stopped_by,
+        Some(OperatorStop::HeldByOperator),
+        "{outcome:#?}"
+    );
+    assert_eq!(outcome.status, ProcedureStatus::Held);
+    assert!(outcome.completed_steps < 12);
+    let journal = b.journal(id).await;
+    assert!(
+        journal.len() <= journal_at_hold + 2 * 4,
+        "stopped within the watch interval"
+    );
+    let markers = journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::InFlight)
+        .count();
+    let oks = journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::Ok)
+        .count();
+    assert_eq!(markers, oks, "no write left unfinished");
+    assert_eq!(b.status(id).await, ProcedureStatus::Held);
+}
+
 async fn wait_for_journal(b: &Beamline, id: Uuid, entries: usize) {
     for _ in 0..2000 {
         if b.journal(id).await.len() >= entries {

@@ -7,6 +7,7 @@
 //! with the original.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use time::OffsetDateTime;
@@ -16,7 +17,18 @@ use super::outcome::{Halt, StepFailure};
 use super::stop::{ConductHandle, StopRequest};
 use crate::domain::{ActuationKind, FailureClass, Step, StepKind};
 use crate::ports::Router;
-use crate::store::{JournalEntry, StepJournal, StepResult, StoreError};
+use crate::store::{EventStore, JournalEntry, StepJournal, StepResult, StoreError};
+
+/// How often a walk checks that nobody else (an operator on another host, restart recovery)
+/// appended to the procedure's stream. Between checks at most this long of steps can run after
+/// such an append.
+const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The stream a walk watches, and the version its own last append left it at.
+pub(crate) struct Watch<'a> {
+    pub stream: &'a str,
+    pub version: u64,
+}
 
 /// How replayed steps are treated.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +51,11 @@ pub(crate) enum End {
     Halted(Halt),
     /// An operator's (or shutdown's) request, taken at a step boundary.
     Stopped(StopRequest),
+    /// Someone else appended to the procedure's stream (a hold or abort through another host,
+    /// restart recovery): the walk stopped at a step boundary and leaves the transition to them.
+    Superseded {
+        version: u64,
+    },
     /// The journal could not be written: nothing more may run, because an effect must never
     /// go unjournaled.
     Journal {
@@ -58,8 +75,10 @@ pub(crate) struct Walk {
 }
 
 /// Walks `steps[from..]` (absolute indices) and journals every boundary.
-pub(crate) async fn execute_from<J: StepJournal>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn execute_from<J: StepJournal + EventStore>(
     journal: &J,
+    watch: &Watch<'_>,
     router: &Router,
     procedure: Uuid,
     steps: &[Step],
@@ -74,8 +93,23 @@ pub(crate) async fn execute_from<J: StepJournal>(
     };
     // The previous step's outcome, written together with the next marker.
     let mut pending: Vec<JournalEntry> = Vec::with_capacity(2);
+    let mut next_watch = Instant::now() + WATCH_INTERVAL;
     for (index, step) in steps.iter().enumerate().skip(from) {
         let step_index = index as u64;
+        if Instant::now() >= next_watch {
+            next_watch = Instant::now() + WATCH_INTERVAL;
+            match journal.stream_version(watch.stream).await {
+                Ok(version) if version != watch.version => {
+                    walk.end = match flush(journal, &mut pending, step_index).await {
+                        Ok(()) => End::Superseded { version },
+                        Err(end) => end,
+                    };
+                    return walk;
+                }
+                // A failed check is not a reason to stop: the next journal write will tell.
+                Ok(_) | Err(_) => {}
+            }
+        }
         if let Some(request) = handle.take() {
             walk.end = match flush(journal, &mut pending, step_index).await {
                 Ok(()) => End::Stopped(request),

@@ -24,7 +24,7 @@ pub use outcome::{ConductOutcome, Halt, OperatorStop, StepFailure, Verb};
 pub use recovery::Recovered;
 pub use stop::{ConductHandle, Conducts, StopRequest};
 
-use execute::{End, Mode, Walk};
+use execute::{End, Mode, Walk, Watch};
 use reader::RouterReader;
 
 use crate::domain::procedure::{
@@ -138,8 +138,14 @@ impl<S: Store> Conductor<S> {
         )
         .await?;
         let steps = pinned.steps();
+        let stream = procedure_stream(id);
+        let watch = Watch {
+            stream: &stream,
+            version: started.version,
+        };
         let walk = execute::execute_from(
             &self.store,
+            &watch,
             &self.router,
             id,
             steps,
@@ -197,8 +203,14 @@ impl<S: Store> Conductor<S> {
             handler::handle_procedure(&self.store, id, &resume, OffsetDateTime::now_utc(), &[])
                 .await?;
         let steps = pinned.steps();
+        let stream = procedure_stream(id);
+        let watch = Watch {
+            stream: &stream,
+            version: resumed.version,
+        };
         let walk = execute::execute_from(
             &self.store,
+            &watch,
             &self.router,
             id,
             steps,
@@ -289,6 +301,39 @@ impl<S: Store> Conductor<S> {
             }),
             End::Halted(halt) => {
                 outcome.halted = Some(halt);
+                None
+            }
+            End::Superseded { version } => {
+                // Whoever appended decided the transition; report where it left the procedure.
+                match self.load(id, ProcedureCommandKind::Hold).await {
+                    Ok(state) => {
+                        outcome.status = state.status;
+                        outcome.held = state.status == ProcedureStatus::Held;
+                        outcome.actuation_kind = state.actuation_kind.join(walk.kind);
+                        outcome.stopped_by = match state.status {
+                            ProcedureStatus::Held
+                                if state.hold_claims.contains(HoldCause::Operator) =>
+                            {
+                                Some(OperatorStop::HeldByOperator)
+                            }
+                            ProcedureStatus::Aborted | ProcedureStatus::Truncated => {
+                                Some(OperatorStop::AbortedByOperator)
+                            }
+                            _ => None,
+                        };
+                        if outcome.stopped_by.is_none() {
+                            outcome.lifecycle_failure = Some(format!(
+                                "the procedure's stream moved to version {version} under the conduct: it is now {}; the conduct stopped at a step boundary",
+                                state.status
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        outcome.lifecycle_failure = Some(format!(
+                            "the procedure's stream moved under the conduct and could not be read: {e}"
+                        ));
+                    }
+                }
                 None
             }
             End::Failed(failure) => {
