@@ -59,6 +59,11 @@ const GUESTS: &[Guest] = &[
         dir: "tests/guests/sockets",
         example: false,
     },
+    Guest {
+        package: "guest-script",
+        dir: "tests/guests/script",
+        example: false,
+    },
 ];
 
 fn main() {

@@ -3,5 +3,8 @@
 //! `ports` (devices), `conductor` (orchestration), `cli` (the `baton` binary's commands).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod conductor;
 pub mod domain;
 pub mod ports;
+pub mod sandbox;
+pub mod store;
