@@ -61,6 +61,7 @@ conformance!(
     journal_refuses_bad_entries,
     interrupted_step_is_the_last_open_marker,
     components_by_digest,
+    concurrent_journal_writers_keep_sequences_dense,
     projection_follows_every_status,
     projection_rebuild_equals_live,
     list_filters_and_keyset_paging,

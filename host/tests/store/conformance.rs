@@ -601,3 +601,32 @@ pub async fn components_by_digest<S: Backend>(store: &S) {
     assert!(!store.delete_component(&c.digest).await.unwrap());
     assert!(store.component(&c.digest).await.unwrap().is_none());
 }
+
+pub async fn concurrent_journal_writers_keep_sequences_dense<S: Backend>(store: &S) {
+    let p = Uuid::new_v4();
+    let mut tasks = Vec::new();
+    for writer in 0..8u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10u32 {
+                let e = entry(p, writer * 10 + i, StepKind::Setpoint, StepResult::Ok);
+                if i % 3 == 0 {
+                    // Mix batches with single entries.
+                    let e2 = entry(p, writer * 10 + i, StepKind::Check, StepResult::Ok);
+                    store.append_journal(&[e, e2]).await.unwrap();
+                } else {
+                    store.append_journal(&[e]).await.unwrap();
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let journal = store.journal(p, JournalPage::first(1000)).await.unwrap();
+    let expected = 8 * (10 + 4);
+    assert_eq!(journal.len(), expected);
+    let seqs: Vec<u64> = journal.iter().map(|r| r.sequence).collect();
+    assert_eq!(seqs, (1..=expected as u64).collect::<Vec<_>>());
+    assert_eq!(store.completed_steps(p).await.unwrap(), 80);
+}
