@@ -3,5 +3,6 @@
 //! `ports` (devices), `conductor` (orchestration), `cli` (the `baton` binary's commands).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod cli;
 pub mod domain;
 pub mod sandbox;

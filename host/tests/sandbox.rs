@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "sandbox/cache.rs"]
+mod cache;
 #[path = "sandbox/calls.rs"]
 mod calls;
 #[path = "sandbox/load.rs"]
