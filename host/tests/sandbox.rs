@@ -9,6 +9,8 @@
 mod cache;
 #[path = "sandbox/calls.rs"]
 mod calls;
+#[path = "sandbox/cli.rs"]
+mod cli;
 #[path = "sandbox/load.rs"]
 mod load;
 #[path = "sandbox/wat.rs"]
