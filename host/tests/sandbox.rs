@@ -11,6 +11,8 @@ mod cache;
 mod calls;
 #[path = "sandbox/cli.rs"]
 mod cli;
+#[path = "sandbox/hostile.rs"]
+mod hostile;
 #[path = "sandbox/load.rs"]
 mod load;
 #[path = "sandbox/wat.rs"]
