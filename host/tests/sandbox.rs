@@ -11,6 +11,8 @@ mod cache;
 mod calls;
 #[path = "sandbox/cli.rs"]
 mod cli;
+#[path = "sandbox/golden.rs"]
+mod golden;
 #[path = "sandbox/hostile.rs"]
 mod hostile;
 #[path = "sandbox/load.rs"]
