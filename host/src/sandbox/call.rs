@@ -160,6 +160,24 @@ pub(crate) fn panic_message(log: &str) -> Option<String> {
     })
 }
 
+/// Instantiates in a fresh store with the call limits and drops it, calling nothing.
+pub(crate) async fn instantiate(
+    engine: &Engine,
+    pre: &ProcedurePre<HostState>,
+    limits: &Limits,
+) -> CallRecord<()> {
+    let mut store = match new_store(engine, limits, None) {
+        Ok(s) => s,
+        Err(e) => return failed_before_start(e),
+    };
+    let result = pre
+        .instantiate_async(&mut store)
+        .await
+        .map(|_| ())
+        .map_err(Failed::Instantiate);
+    finish(store, result, limits)
+}
+
 /// Calls `describe` in a fresh store. Reads are refused: a description may not depend on the
 /// beamline.
 pub(crate) async fn describe(

@@ -215,6 +215,17 @@ impl Sandbox {
         })
     }
 
+    /// Forgets a component loaded in memory (its on-disk artifact stays); true if it was loaded.
+    /// `LoadedComponent`s already handed out keep working.
+    pub fn evict(&self, digest: &str) -> bool {
+        self.inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(digest)
+            .is_some()
+    }
+
     fn lookup(&self, digest: &str) -> Option<Arc<Loaded>> {
         self.inner
             .loaded
@@ -352,13 +363,7 @@ impl Sandbox {
     ) -> Result<Resolution, ResolveFailure> {
         let inner = &self.inner;
         let digest = component.digest().to_string();
-        let fail = |error: ResolveError| ResolveFailure {
-            error,
-            digest: digest.clone(),
-            log: String::new(),
-            reads: Vec::new(),
-            fuel_used: None,
-        };
+        let fail = |error| ResolveFailure::before_guest(error, &digest);
         // A component loaded by another sandbox belongs to another engine.
         if !Engine::same(component.inner.pre.engine(), &inner.engine) {
             return Err(fail(ResolveError::NotLoaded(digest.clone())));
@@ -407,6 +412,26 @@ impl Sandbox {
         }
     }
 
+    /// Instantiates the component in a fresh store with the call limits and drops it, calling
+    /// nothing: a health check of the pool and the component.
+    pub async fn instantiate(&self, component: &LoadedComponent) -> Result<(), ResolveFailure> {
+        let inner = &self.inner;
+        let fail = |error| ResolveFailure::before_guest(error, component.digest());
+        if !Engine::same(component.inner.pre.engine(), &inner.engine) {
+            return Err(fail(ResolveError::NotLoaded(component.digest().to_string())));
+        }
+        let _permit = inner
+            .calls
+            .acquire()
+            .await
+            .map_err(|e| fail(ResolveError::Instantiate(e.to_string())))?;
+        let record = call::instantiate(&inner.engine, &component.inner.pre, &inner.limits).await;
+        record.result.map_err(|error| ResolveFailure {
+            log: record.log,
+            ..fail(error)
+        })
+    }
+
     /// `resolve` for a component loaded earlier, by digest.
     pub async fn resolve_digest(
         &self,
@@ -416,13 +441,10 @@ impl Sandbox {
     ) -> Result<Resolution, ResolveFailure> {
         match self.get(digest) {
             Some(c) => self.resolve(&c, params, reader).await,
-            None => Err(ResolveFailure {
-                error: ResolveError::NotLoaded(digest.to_string()),
-                digest: digest.to_string(),
-                log: String::new(),
-                reads: Vec::new(),
-                fuel_used: None,
-            }),
+            None => Err(ResolveFailure::before_guest(
+                ResolveError::NotLoaded(digest.to_string()),
+                digest,
+            )),
         }
     }
 }
