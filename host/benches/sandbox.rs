@@ -85,7 +85,9 @@ fn benches(c: &mut Criterion) {
         .len();
     assert_eq!(steps, 100_200);
     let mut group = c.benchmark_group("sandbox");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("resolve grid-scan 100 200 steps end to end", |b| {
         b.to_async(&rt).iter(|| async {
             let r = warm.resolve(&loaded, &params, &NoReads).await.unwrap();

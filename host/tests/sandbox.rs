@@ -15,6 +15,8 @@ mod cli;
 mod golden;
 #[path = "sandbox/hostile.rs"]
 mod hostile;
+#[path = "sandbox/limits.rs"]
+mod limits;
 #[path = "sandbox/load.rs"]
 mod load;
 #[path = "sandbox/wat.rs"]

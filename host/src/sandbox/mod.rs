@@ -418,7 +418,9 @@ impl Sandbox {
         let inner = &self.inner;
         let fail = |error| ResolveFailure::before_guest(error, component.digest());
         if !Engine::same(component.inner.pre.engine(), &inner.engine) {
-            return Err(fail(ResolveError::NotLoaded(component.digest().to_string())));
+            return Err(fail(ResolveError::NotLoaded(
+                component.digest().to_string(),
+            )));
         }
         let _permit = inner
             .calls
