@@ -10,6 +10,7 @@
 mod bindings;
 mod cache;
 mod call;
+mod component;
 mod convert;
 mod engine;
 mod error;
@@ -31,6 +32,7 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use cache::sha256_hex;
+pub use component::{LoadSource, LoadedComponent, Resolution};
 pub use error::{InvalidComponent, LoadError, ResolveError, ResolveFailure, SandboxError};
 pub use imports::{CONTRACT_PACKAGE, CONTRACT_VERSION};
 pub use info::{Info, ParamKind, ParamSpec, ParamsError, value_from_json};
@@ -40,10 +42,11 @@ pub use wasi::FIXED_WALL_CLOCK;
 
 use bindings::{Procedure, ProcedurePre};
 use cache::{DiskCache, DiskLookup};
+use component::Loaded;
 use convert::{plan_to_steps, value_to_wit};
 use state::HostState;
 
-use crate::domain::{Step, Value};
+use crate::domain::Value;
 
 /// Runs procedure components. Cheap to clone (an `Arc` inside); one per process.
 #[derive(Clone)]
@@ -83,77 +86,6 @@ pub struct SandboxStats {
     pub from_memory: u64,
     /// On-disk artifacts found unusable (checksum mismatch, incompatible) and recompiled.
     pub disk_rejected: u64,
-}
-
-/// Where a load found the component.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadSource {
-    /// Compiled from the wasm just now.
-    Compiled,
-    /// Deserialized from a precompiled artifact this host wrote earlier.
-    DiskCache,
-    /// Already loaded in this sandbox.
-    Memory,
-}
-
-struct Loaded {
-    digest: String,
-    info: Info,
-    size_bytes: usize,
-    pre: ProcedurePre<HostState>,
-}
-
-/// A component that passed every load check, ready to resolve.
-#[derive(Clone)]
-pub struct LoadedComponent {
-    inner: Arc<Loaded>,
-    source: LoadSource,
-}
-
-impl std::fmt::Debug for LoadedComponent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedComponent")
-            .field("digest", &self.inner.digest)
-            .field("name", &self.inner.info.name)
-            .field("version", &self.inner.info.version)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-impl LoadedComponent {
-    /// sha256 of the wasm, lowercase hex.
-    pub fn digest(&self) -> &str {
-        &self.inner.digest
-    }
-    /// What `describe` returned, checked.
-    pub fn info(&self) -> &Info {
-        &self.inner.info
-    }
-    /// Where this load found the component.
-    pub fn source(&self) -> LoadSource {
-        self.source
-    }
-    /// Size of the wasm, in bytes.
-    pub fn size_bytes(&self) -> usize {
-        self.inner.size_bytes
-    }
-}
-
-/// A successful `resolve`: the steps to pin and their provenance.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Resolution {
-    /// sha256 of the component that resolved them.
-    pub digest: String,
-    pub steps: Vec<Step>,
-    /// Every read the guest made, in order (channel, value): provenance for the pin.
-    pub reads: Vec<(String, Value)>,
-    pub fuel_used: u64,
-    /// Largest linear memory the guest reached, in bytes.
-    pub peak_memory_bytes: u64,
-    /// The guest's captured stdout, stderr and `log` lines.
-    pub log: String,
 }
 
 impl Sandbox {
