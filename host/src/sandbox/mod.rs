@@ -176,7 +176,7 @@ impl Sandbox {
             inner.counters.from_memory.fetch_add(1, Ordering::Relaxed);
             return Ok(found);
         }
-        let _permit = inner
+        let permit = inner
             .compiles
             .acquire()
             .await
@@ -195,6 +195,9 @@ impl Sandbox {
             tokio::task::spawn_blocking(move || this.compile_or_fetch(&key, &bytes))
                 .await
                 .map_err(|e| LoadError::Internal(format!("compile task failed: {e}")))??;
+        // The checks are cheap and describe waits for a call slot like any call: neither should
+        // hold up other compilations.
+        drop(permit);
 
         loader::check_component(&inner.engine, &component, &inner.limits)?;
         let pre = loader::link(&inner.linker, &component)?;
