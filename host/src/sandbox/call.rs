@@ -108,6 +108,14 @@ fn classify(err: &wasmtime::Error, state: &HostState, limits: &Limits) -> Resolv
                 requested: memory_denied.unwrap_or_default(),
                 limit: limits.memory_bytes,
             },
+            // Rust and C guests keep their own stack in linear memory; without bound, it ends
+            // below address 0 and the next frame is out of bounds.
+            Trap::MemoryOutOfBounds => ResolveError::Trap {
+                message: format!(
+                    "{trap} (this is where a guest whose stack lives in linear memory, as Rust's \
+                     and C's do, ends up when it recurses without bound)"
+                ),
+            },
             other => ResolveError::Trap {
                 message: panic_message(&state.log.contents()).unwrap_or_else(|| other.to_string()),
             },
@@ -150,6 +158,24 @@ pub(crate) fn panic_message(log: &str) -> Option<String> {
     } else {
         format!("{location}: {message}")
     })
+}
+
+/// Instantiates in a fresh store with the call limits and drops it, calling nothing.
+pub(crate) async fn instantiate(
+    engine: &Engine,
+    pre: &ProcedurePre<HostState>,
+    limits: &Limits,
+) -> CallRecord<()> {
+    let mut store = match new_store(engine, limits, None) {
+        Ok(s) => s,
+        Err(e) => return failed_before_start(e),
+    };
+    let result = pre
+        .instantiate_async(&mut store)
+        .await
+        .map(|_| ())
+        .map_err(Failed::Instantiate);
+    finish(store, result, limits)
 }
 
 /// Calls `describe` in a fresh store. Reads are refused: a description may not depend on the

@@ -162,4 +162,15 @@ impl ResolveFailure {
     pub fn kind(&self) -> &'static str {
         self.error.kind()
     }
+
+    /// A failure before any guest code ran: no log, no reads, no fuel.
+    pub(crate) fn before_guest(error: ResolveError, digest: &str) -> ResolveFailure {
+        ResolveFailure {
+            error,
+            digest: digest.to_string(),
+            log: String::new(),
+            reads: Vec::new(),
+            fuel_used: None,
+        }
+    }
 }

@@ -10,6 +10,7 @@
 mod bindings;
 mod cache;
 mod call;
+mod component;
 mod convert;
 mod engine;
 mod error;
@@ -31,6 +32,7 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 pub use cache::sha256_hex;
+pub use component::{LoadSource, LoadedComponent, Resolution};
 pub use error::{InvalidComponent, LoadError, ResolveError, ResolveFailure, SandboxError};
 pub use imports::{CONTRACT_PACKAGE, CONTRACT_VERSION};
 pub use info::{Info, ParamKind, ParamSpec, ParamsError, value_from_json};
@@ -40,10 +42,11 @@ pub use wasi::FIXED_WALL_CLOCK;
 
 use bindings::{Procedure, ProcedurePre};
 use cache::{DiskCache, DiskLookup};
+use component::Loaded;
 use convert::{plan_to_steps, value_to_wit};
 use state::HostState;
 
-use crate::domain::{Step, Value};
+use crate::domain::Value;
 
 /// Runs procedure components. Cheap to clone (an `Arc` inside); one per process.
 #[derive(Clone)]
@@ -86,77 +89,6 @@ pub struct SandboxStats {
     pub disk_rejected: u64,
     /// Calls of a guest's `resolve` (whatever their outcome).
     pub resolves: u64,
-}
-
-/// Where a load found the component.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoadSource {
-    /// Compiled from the wasm just now.
-    Compiled,
-    /// Deserialized from a precompiled artifact this host wrote earlier.
-    DiskCache,
-    /// Already loaded in this sandbox.
-    Memory,
-}
-
-struct Loaded {
-    digest: String,
-    info: Info,
-    size_bytes: usize,
-    pre: ProcedurePre<HostState>,
-}
-
-/// A component that passed every load check, ready to resolve.
-#[derive(Clone)]
-pub struct LoadedComponent {
-    inner: Arc<Loaded>,
-    source: LoadSource,
-}
-
-impl std::fmt::Debug for LoadedComponent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedComponent")
-            .field("digest", &self.inner.digest)
-            .field("name", &self.inner.info.name)
-            .field("version", &self.inner.info.version)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-impl LoadedComponent {
-    /// sha256 of the wasm, lowercase hex.
-    pub fn digest(&self) -> &str {
-        &self.inner.digest
-    }
-    /// What `describe` returned, checked.
-    pub fn info(&self) -> &Info {
-        &self.inner.info
-    }
-    /// Where this load found the component.
-    pub fn source(&self) -> LoadSource {
-        self.source
-    }
-    /// Size of the wasm, in bytes.
-    pub fn size_bytes(&self) -> usize {
-        self.inner.size_bytes
-    }
-}
-
-/// A successful `resolve`: the steps to pin and their provenance.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Resolution {
-    /// sha256 of the component that resolved them.
-    pub digest: String,
-    pub steps: Vec<Step>,
-    /// Every read the guest made, in order (channel, value): provenance for the pin.
-    pub reads: Vec<(String, Value)>,
-    pub fuel_used: u64,
-    /// Largest linear memory the guest reached, in bytes.
-    pub peak_memory_bytes: u64,
-    /// The guest's captured stdout, stderr and `log` lines.
-    pub log: String,
 }
 
 impl Sandbox {
@@ -219,6 +151,17 @@ impl Sandbox {
         })
     }
 
+    /// Forgets a component loaded in memory (its on-disk artifact stays); true if it was loaded.
+    /// `LoadedComponent`s already handed out keep working.
+    pub fn evict(&self, digest: &str) -> bool {
+        self.inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(digest)
+            .is_some()
+    }
+
     fn lookup(&self, digest: &str) -> Option<Arc<Loaded>> {
         self.inner
             .loaded
@@ -237,7 +180,7 @@ impl Sandbox {
             inner.counters.from_memory.fetch_add(1, Ordering::Relaxed);
             return Ok(found);
         }
-        let _permit = inner
+        let permit = inner
             .compiles
             .acquire()
             .await
@@ -256,6 +199,9 @@ impl Sandbox {
             tokio::task::spawn_blocking(move || this.compile_or_fetch(&key, &bytes))
                 .await
                 .map_err(|e| LoadError::Internal(format!("compile task failed: {e}")))??;
+        // The checks are cheap and describe waits for a call slot like any call: neither should
+        // hold up other compilations.
+        drop(permit);
 
         loader::check_component(&inner.engine, &component, &inner.limits)?;
         let pre = loader::link(&inner.linker, &component)?;
@@ -356,13 +302,7 @@ impl Sandbox {
     ) -> Result<Resolution, ResolveFailure> {
         let inner = &self.inner;
         let digest = component.digest().to_string();
-        let fail = |error: ResolveError| ResolveFailure {
-            error,
-            digest: digest.clone(),
-            log: String::new(),
-            reads: Vec::new(),
-            fuel_used: None,
-        };
+        let fail = |error| ResolveFailure::before_guest(error, &digest);
         // A component loaded by another sandbox belongs to another engine.
         if !Engine::same(component.inner.pre.engine(), &inner.engine) {
             return Err(fail(ResolveError::NotLoaded(digest.clone())));
@@ -412,6 +352,28 @@ impl Sandbox {
         }
     }
 
+    /// Instantiates the component in a fresh store with the call limits and drops it, calling
+    /// nothing: a health check of the pool and the component.
+    pub async fn instantiate(&self, component: &LoadedComponent) -> Result<(), ResolveFailure> {
+        let inner = &self.inner;
+        let fail = |error| ResolveFailure::before_guest(error, component.digest());
+        if !Engine::same(component.inner.pre.engine(), &inner.engine) {
+            return Err(fail(ResolveError::NotLoaded(
+                component.digest().to_string(),
+            )));
+        }
+        let _permit = inner
+            .calls
+            .acquire()
+            .await
+            .map_err(|e| fail(ResolveError::Instantiate(e.to_string())))?;
+        let record = call::instantiate(&inner.engine, &component.inner.pre, &inner.limits).await;
+        record.result.map_err(|error| ResolveFailure {
+            log: record.log,
+            ..fail(error)
+        })
+    }
+
     /// `resolve` for a component loaded earlier, by digest.
     pub async fn resolve_digest(
         &self,
@@ -421,13 +383,10 @@ impl Sandbox {
     ) -> Result<Resolution, ResolveFailure> {
         match self.get(digest) {
             Some(c) => self.resolve(&c, params, reader).await,
-            None => Err(ResolveFailure {
-                error: ResolveError::NotLoaded(digest.to_string()),
-                digest: digest.to_string(),
-                log: String::new(),
-                reads: Vec::new(),
-                fuel_used: None,
-            }),
+            None => Err(ResolveFailure::before_guest(
+                ResolveError::NotLoaded(digest.to_string()),
+                digest,
+            )),
         }
     }
 }

@@ -163,3 +163,27 @@ async fn a_good_component_loads_with_its_digest_and_description() {
     assert_eq!(again.source(), baton_host::sandbox::LoadSource::Memory);
     assert_eq!(shared().get(c.digest()).unwrap().digest(), c.digest());
 }
+
+#[tokio::test]
+async fn an_evicted_component_is_loaded_again_and_old_handles_keep_working() {
+    let dir = super::cache::TempDir::new("evict");
+    let sandbox = baton_host::sandbox::Sandbox::new(baton_host::sandbox::SandboxConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        limits: baton_host::sandbox::Limits {
+            max_instances: 2,
+            ..Default::default()
+        },
+    })
+    .unwrap();
+    let wasm = wat::procedure("evicted", &wat::Behaviour::Failed("no".into()));
+    let first = sandbox.load(&wasm).await.unwrap();
+    sandbox.instantiate(&first).await.unwrap();
+    assert!(sandbox.evict(first.digest()));
+    assert!(!sandbox.evict(first.digest()));
+    assert!(sandbox.get(first.digest()).is_none());
+    // The handle from before still instantiates; a new load comes from the disk cache.
+    sandbox.instantiate(&first).await.unwrap();
+    let again = sandbox.load(&wasm).await.unwrap();
+    assert_eq!(again.source(), baton_host::sandbox::LoadSource::DiskCache);
+    assert_eq!(sandbox.stats().compiled, 1);
+}
