@@ -14,7 +14,8 @@
 //!
 //! Components: `HELLO`, `GRID_SCAN`, `ENERGY_SCAN`, `TEMPERATURE_RAMP`, `ALIGN` (the example
 //! procedures), `GUEST_HOSTILE` (misbehaves according to its `mode` parameter) and
-//! `GUEST_SOCKETS` (imports `wasi:sockets`, so the host must refuse it at load).
+//! `GUEST_SOCKETS` (imports `wasi:sockets`, so the host must refuse it at load) and `GUEST_SCRIPT`
+//! (resolves the steps its `script` parameter spells out, for the conductor's tests).
 //!
 //! And two lists: [`ALL`] (every component) and [`EXAMPLES`] (the example procedures with their
 //! `params.json`, e.g. for `baton serve` to register them and for the golden tests).

@@ -43,7 +43,7 @@ fn package(import: &str) -> &str {
 
 #[test]
 fn every_component_exports_describe_and_resolve() {
-    assert_eq!(ALL.len(), 7);
+    assert_eq!(ALL.len(), 8);
     for c in ALL {
         let (_, exports) = interface(c.bytes);
         assert!(exports.contains("describe"), "{}: {exports:?}", c.name);
