@@ -1,7 +1,8 @@
 //! `baton validate <component.wasm>`: the CI gate for a procedure component. Checks the world,
 //! prints what `describe` declares, resolves with the given parameters (or the declared
 //! defaults), reports the step count, fuel and peak memory, and with `--golden` compares the
-//! steps with a checked-in golden file, printing the first differences. Exit codes: 0 valid,
+//! steps with a checked-in golden file, printing the first differences; with `--catalog` runs
+//! the conductor's safety check against a device catalog. Exit codes: 0 valid,
 //! 1 invalid (the reason is printed), 2 usage error (unreadable or malformed input files).
 
 use std::io::Write;
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::domain::{Step, StepKind, Value};
+use crate::ports::{Catalog, safety};
 use crate::sandbox::{
     ChannelReader, Info, LoadError, MapReader, NoReads, ParamKind, Resolution, ResolveFailure,
     Sandbox, SandboxConfig, value_from_json,
@@ -39,6 +41,10 @@ pub struct ValidateArgs {
     /// Keep precompiled components here between runs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Check the resolved steps against this device catalog (routes, limits, read-only routes,
+    /// the step cap): the same safety check a conduct runs before it touches a device.
+    #[arg(long, value_name = "FILE.toml")]
+    pub catalog: Option<PathBuf>,
 }
 
 /// How `validate` ended; `code()` is the process exit code.
@@ -62,6 +68,15 @@ impl Outcome {
 #[derive(Debug, Serialize)]
 struct ErrorReport {
     kind: String,
+    message: String,
+}
+
+/// One safety-check violation, as `--json` reports it.
+#[derive(Debug, Serialize)]
+struct SafetyReport {
+    step_index: usize,
+    channel: String,
+    rule: &'static str,
     message: String,
 }
 
@@ -90,6 +105,9 @@ struct Report {
     peak_memory_bytes: Option<u64>,
     reads: Option<Vec<(String, Value)>>,
     golden: Option<GoldenReport>,
+    /// Violations of the `--catalog` safety check (empty: the steps pass it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    safety: Option<Vec<SafetyReport>>,
     log: Option<String>,
 }
 
@@ -196,6 +214,14 @@ async fn validate(args: &ValidateArgs, report: &mut Report) -> Result<(), Stop> 
         _ => None,
     };
 
+    let catalog = match &args.catalog {
+        Some(path) => Some(
+            Catalog::load(path)
+                .map_err(|e| Stop::Usage(format!("catalog {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+
     let sandbox = Sandbox::new(SandboxConfig {
         cache_dir: args.cache_dir.clone(),
         ..SandboxConfig::default()
@@ -278,8 +304,36 @@ async fn validate(args: &ValidateArgs, report: &mut Report) -> Result<(), Stop> 
         }
         _ => Ok(()),
     };
+    let safety_result = match &catalog {
+        Some(catalog) => {
+            let violations = safety::check_all(catalog, &steps);
+            let result = match violations.first() {
+                None => Ok(()),
+                Some(first) => Err(invalid(
+                    "safety",
+                    format!(
+                        "{} safety violation(s) against the catalog; first: {first}",
+                        violations.len()
+                    ),
+                )),
+            };
+            report.safety = Some(
+                violations
+                    .iter()
+                    .map(|v| SafetyReport {
+                        step_index: v.step_index,
+                        channel: v.channel.to_string(),
+                        rule: v.rule.name(),
+                        message: v.to_string(),
+                    })
+                    .collect(),
+            );
+            result
+        }
+        None => Ok(()),
+    };
     report.steps = Some(steps);
-    golden_result
+    golden_result.and(safety_result)
 }
 
 fn resolve_failed(f: ResolveFailure, report: &mut Report) -> Stop {
@@ -391,6 +445,17 @@ fn print_text(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "golden     written to {}", g.path.display())?;
         } else if g.matched {
             writeln!(out, "golden     matches {}", g.path.display())?;
+        }
+    }
+    if let Some(safety) = &r.safety {
+        if safety.is_empty() {
+            writeln!(out, "safety     every step passes the catalog")?;
+        }
+        for v in safety.iter().take(10) {
+            writeln!(out, "safety     {}", v.message)?;
+        }
+        if safety.len() > 10 {
+            writeln!(out, "safety     … and {} more", safety.len() - 10)?;
         }
     }
     if let Some(log) = r.log.as_deref().filter(|l| !l.is_empty()) {

@@ -223,3 +223,45 @@ fn golden_files_are_blessed_compared_and_diffed() {
     let junk = write(dir.path(), "junk.json", b"{\"steps\": 3}");
     assert_eq!(baton(&["validate", s(&wasm), "--golden", s(&junk)]).code, 2);
 }
+
+fn catalog_file(dir: &Path, mx_max: f64) -> PathBuf {
+    write(
+        dir,
+        "catalog.toml",
+        format!(
+            "[[routes]]\nprefix = \"sim:\"\nport = \"sim\"\n\n[limits.\"sim:mx\"]\nmin = -20.0\nmax = {mx_max}\n"
+        )
+        .as_bytes(),
+    )
+}
+
+#[test]
+fn catalog_runs_the_safety_check_of_a_conduct() {
+    let dir = TempDir::new("cli-catalog");
+    let wasm = write(dir.path(), "hello.wasm", baton_artifacts::hello_bytes());
+
+    let roomy = catalog_file(dir.path(), 20.0);
+    let run = baton(&["validate", s(&wasm), "--catalog", s(&roomy)]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("safety     every step passes the catalog"),
+        "{}",
+        run.stdout
+    );
+
+    // hello drives sim:mx to 1.0 by default; a catalog capping it at 0.5 refuses step 0.
+    let tight = catalog_file(dir.path(), 0.5);
+    let run = baton(&["validate", s(&wasm), "--catalog", s(&tight), "--json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["error"]["kind"], "safety");
+    assert_eq!(report["safety"][0]["step_index"], 0);
+    assert_eq!(report["safety"][0]["channel"], "sim:mx");
+
+    let missing = dir.path().join("nowhere.toml");
+    let run = baton(&["validate", s(&wasm), "--catalog", s(&missing)]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("catalog"), "{}", run.stdout);
+}
