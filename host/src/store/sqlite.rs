@@ -332,16 +332,83 @@ impl SqliteStore {
                 let mut conn = self.writer.acquire().await?;
                 Ok(vec![Self::insert_entry(&mut conn, entry).await?])
             }
+            // A batch (the conductor writes a step's outcome with the next step's marker): one
+            // statement as well, so still one round trip and atomic on its own.
             _ => {
-                let mut tx = self.begin_write().await?;
-                let mut out = Vec::with_capacity(entries.len());
-                for entry in entries {
-                    out.push(Self::insert_entry(&mut tx, entry).await?);
-                }
-                tx.commit().await?;
-                Ok(out)
+                let mut conn = self.writer.acquire().await?;
+                Self::insert_batch(&mut conn, entries).await
             }
         }
+    }
+
+    /// Inserts several entries with one `INSERT … SELECT`. SQLite materializes a SELECT that
+    /// reads the table it inserts into before inserting, so every row's `MAX(sequence)` is the
+    /// value before the statement and `row_number()` keeps each procedure's sequence dense.
+    /// Entries whose id exists are left out before numbering, then reported as replays.
+    async fn insert_batch(
+        conn: &mut SqliteConnection,
+        entries: &[JournalEntry],
+    ) -> Result<Vec<JournalAppended>, StoreError> {
+        let mut sql = String::from(
+            "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
+             result, failure_class, message, detail, at) \
+             SELECT v.id, v.procedure_id, \
+             (SELECT COALESCE(MAX(j.sequence), 0) FROM step_journal j \
+              WHERE j.procedure_id = v.procedure_id) \
+             + row_number() OVER (PARTITION BY v.procedure_id ORDER BY v.ord), \
+             v.step_index, v.step_kind, v.result, v.failure_class, v.message, v.detail, v.at \
+             FROM (",
+        );
+        for i in 0..entries.len() {
+            if i > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(
+                "SELECT ? AS ord, ? AS id, ? AS procedure_id, ? AS step_index, ? AS step_kind, \
+                 ? AS result, ? AS failure_class, ? AS message, ? AS detail, ? AS at",
+            );
+        }
+        sql.push_str(
+            ") v WHERE NOT EXISTS (SELECT 1 FROM step_journal e WHERE e.id = v.id) \
+             ORDER BY v.ord ON CONFLICT (id) DO NOTHING RETURNING id, sequence",
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (ord, entry) in entries.iter().enumerate() {
+            let detail = serde_json::to_string(&entry.detail)
+                .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))?;
+            query = query
+                .bind(ord as i64)
+                .bind(entry.id.hyphenated().to_string())
+                .bind(entry.procedure_id.hyphenated().to_string())
+                .bind(i64::from(entry.step_index))
+                .bind(entry.step_kind.as_str())
+                .bind(entry.result.as_str())
+                .bind(entry.result.failure_class().map(|c| c.as_str()))
+                .bind(entry.message.clone())
+                .bind(detail)
+                .bind(normalize_time(entry.at));
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        let mut inserted = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let sequence = non_negative(row.try_get("sequence")?, "sequence")?;
+            inserted.insert(id, sequence);
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match inserted.get(&entry.id.hyphenated().to_string()) {
+                Some(&sequence) => out.push(JournalAppended {
+                    id: entry.id,
+                    sequence,
+                    inserted: true,
+                }),
+                // Already there: the single-entry path reports the stored sequence and checks
+                // the owner.
+                None => out.push(Self::insert_entry(conn, entry).await?),
+            }
+        }
+        Ok(out)
     }
 
     async fn insert_entry(
