@@ -115,7 +115,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(options.synchronous.to_sqlx())
             .busy_timeout(options.busy_timeout);
+        // No ping before each acquire: a local file connection does not go stale, and the ping
+        // would be one more round trip to SQLite's worker thread on every journal append.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -124,6 +127,7 @@ impl SqliteStore {
             .await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.readers.max(1))
             .connect_with(connect)
             .await?;
@@ -135,6 +139,7 @@ impl SqliteStore {
     pub async fn memory() -> Result<Self, StoreError> {
         let connect = SqliteConnectOptions::from_str("sqlite::memory:")?;
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
