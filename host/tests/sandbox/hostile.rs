@@ -80,6 +80,12 @@ async fn unbounded_recursion_overflows_the_stack() {
 }
 
 #[tokio::test]
+async fn a_rust_guest_recursing_on_the_wasm_stack_overflows_it() {
+    let f = fails("recurse-wasm").await;
+    assert_eq!(f.error, ResolveError::StackOverflow, "{:?}", f.error);
+}
+
+#[tokio::test]
 async fn recursion_through_the_guests_own_stack_is_stopped_at_its_bounds() {
     // The Rust guest keeps a buffer per frame on its shadow stack in linear memory; that stack
     // runs out before the wasm stack and the next frame lands outside the memory.
