@@ -4,3 +4,4 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod domain;
+pub mod ports;

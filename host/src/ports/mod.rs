@@ -1,0 +1,107 @@
+//! Device ports: how the host reaches devices. A [`DevicePort`] writes with completion, reads with
+//! a quality, and runs named actions; every failure carries a [`FailureClass`]. The [`Router`]
+//! dispatches by longest channel prefix and reports the actuation kind of every channel it
+//! dispatches, so no wrapper can hide whether a step drove simulated or physical hardware. The
+//! [`catalog`] declares routes, limits and the simulated beamline; [`safety`] checks a resolved
+//! step list against it before anything is touched. `sim` is the simulated beamline.
+//!
+//! Only the router is meant to be called by the conductor: ports are composed into a router and
+//! never dispatched to directly, because the router is where provenance, access and limits are
+//! enforced.
+
+pub mod catalog;
+pub mod error;
+pub mod limits;
+pub mod router;
+pub mod safety;
+pub mod sim;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Action, Criterion, FailureClass, Setpoint, Value};
+
+pub use catalog::{Catalog, CatalogError, PortKind, RouteEntry, Timeouts};
+pub use error::{PortError, PortResult};
+pub use limits::{ChannelLimits, LimitBreach};
+pub use router::{CheckOutcome, RouteError, RouteInfo, Router, RouterSettings};
+pub use safety::{SafetyRule, SafetyViolation};
+pub use sim::{SimConfig, SimPort};
+
+/// How far a reported value can be trusted (the EPICS alarm severity, folded to three levels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    Good,
+    /// The device reports the value but flags it (a minor alarm, a stale cache).
+    Uncertain,
+    /// The device says the value is not to be trusted (a major alarm, invalid).
+    Bad,
+}
+
+impl Quality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Good => "good",
+            Quality::Uncertain => "uncertain",
+            Quality::Bad => "bad",
+        }
+    }
+}
+
+/// A value read from a channel, with its quality.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    pub value: Value,
+    pub quality: Quality,
+}
+
+impl Reading {
+    pub fn good(value: Value) -> Self {
+        Reading {
+            value,
+            quality: Quality::Good,
+        }
+    }
+
+    /// Judges the reading the way a check does: only a `Good` reading can pass (anything else is
+    /// `BadQuality`), and a value that does not satisfy the criterion is `CriterionMismatch`,
+    /// as is a malformed criterion.
+    pub fn judge(&self, criterion: &Criterion) -> PortResult<()> {
+        if self.quality != Quality::Good {
+            return Err(PortError::bad_quality(format!(
+                "value {:?} reported with {} quality",
+                self.value,
+                self.quality.as_str()
+            )));
+        }
+        criterion
+            .evaluate(&self.value)
+            .map_err(|e| PortError::new(FailureClass::CriterionMismatch, e.to_string()))
+    }
+}
+
+/// A device port: the sim beamline, or (later) EPICS Channel Access.
+///
+/// Implementations must be cheap to call concurrently (`&self`), never panic on input, and give
+/// every failure a class. Deadlines are the router's job: a port may take as long as the device
+/// takes.
+#[async_trait]
+pub trait DevicePort: Send + Sync {
+    /// A short name of the port kind, for messages (`"sim"`, `"epics"`).
+    fn port_name(&self) -> &str;
+
+    /// Drives `setpoint.channel` to `setpoint.value` and returns once the device reports the write
+    /// complete (the motor arrived, the controller accepted the setpoint): a put with completion.
+    /// Confirming `setpoint.readback` is not the port's job: the router does it, because the
+    /// readback may be served by another route.
+    async fn write(&self, setpoint: &Setpoint) -> PortResult<()>;
+
+    /// Reads a channel's current value and quality. A bad quality is a reading, not an error:
+    /// the caller decides (see [`Reading::judge`]).
+    async fn read(&self, channel: &str) -> PortResult<Reading>;
+
+    /// Runs `action.command` on `action.device` with its named arguments; the result is the
+    /// device's JSON answer (for an acquisition: the counts).
+    async fn act(&self, action: &Action) -> PortResult<serde_json::Value>;
+}
