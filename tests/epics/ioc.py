@@ -28,8 +28,10 @@ Records, all under the prefix (default "BT"):
   DBR mapping: T:DOUBLE (ao), T:LONG (longout), T:STRING (stringout), T:ENUM (mbbo
     Low/Mid/High), T:BOOL (bo Off/On), T:WAVE (waveform of 8 doubles, 3 used),
     T:WAVE_LONG (waveform of 4 longs)
-  benchmark and write-back: BENCH:SP (a plain C `ao` whose OUT writes BENCH:RBV, processed),
-    BENCH:RBV (a plain C `ai`); no Python runs when they process.
+  refused writes: BAD:DOUBLE, BAD:LONG, BAD:STRING, BAD:ENUM, BAD:WAVE (never changed)
+  benchmark: BENCH:SP (a plain C `ao` whose OUT writes BENCH:RBV, processed), BENCH:RBV (a
+    plain C `ai`); no Python runs when they process
+  independent read-back: INDEP:SP and INDEP:RBV (like BENCH), INDEP:TEXT (stringout)
 """
 
 import argparse
@@ -141,9 +143,19 @@ def main():
     builder.WaveformOut("T:WAVE", initial_value=[1.0, 2.0, 3.0], length=8, datatype=float)
     builder.WaveformOut("T:WAVE_LONG", initial_value=[1, 2, 3, 4], length=4, datatype=int)
 
+    # Records the refused-writes test reads before and after (the round-trip test owns T:*).
+    builder.aOut("BAD:DOUBLE", initial_value=0.5)
+    builder.longOut("BAD:LONG", initial_value=3)
+    builder.stringOut("BAD:STRING", initial_value="unchanged")
+    builder.mbbOut("BAD:ENUM", "Low", "Mid", "High", initial_value=0)
+    builder.WaveformOut("BAD:WAVE", initial_value=[9.0, 8.0], length=8, datatype=float)
+    builder.stringOut("INDEP:TEXT", initial_value="")
+
     # Plain C records (no Python in processing): the benchmark's and the write-back test's PVs.
     records.ai("BENCH:RBV", PREC=4)
     records.ao("BENCH:SP", OUT=p + "BENCH:RBV PP", PREC=4, VAL=0, PINI="YES")
+    records.ai("INDEP:RBV", PREC=4)
+    records.ao("INDEP:SP", OUT=p + "INDEP:RBV PP", PREC=4, VAL=0, PINI="YES")
 
     # Access security must be configured before iocInit.
     acf = tempfile.NamedTemporaryFile("w", suffix=".acf", delete=False)
