@@ -227,6 +227,16 @@ fn values_that_make_no_sense_name_the_field() {
             "[[sim.shutters]]\nname = \"s\"\nmove_s = -1.0\n",
             "sim.shutters[0].move_s",
         ),
+        // A limit on a channel nothing serves would leave the intended one unlimited.
+        ("[limits.\"sim:mx\"]\nmax = 1.0\n", "limits.\"sim:mx\""),
+        (
+            "[[routes]]\nprefix = \"sim:\"\nport = \"sim\"\n[limits.\"sim:mxx\"]\nmax = 1.0\n",
+            "limits.\"sim:mxx\"",
+        ),
+        (
+            "[[routes]]\nprefix = \"sim:\"\nport = \"sim\"\n[limits.\"sim:mx.rbv\"]\nmax = 1.0\n",
+            "limits.\"sim:mx.rbv\"",
+        ),
     ];
     for (text, field) in cases {
         let (got, message) = invalid(text);
