@@ -16,9 +16,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use baton_host::domain::{Action, ActuationKind, Check, Criterion, FailureClass, Setpoint, Value};
+use baton_host::domain::{
+    Action, ActuationKind, Check, Criterion, FailureClass, Setpoint, Step, Value,
+};
 use baton_host::ports::epics::{EpicsConfig, EpicsPort};
-use baton_host::ports::{DevicePort, Quality, Reading, Router, RouterSettings};
+use baton_host::ports::{Catalog, DevicePort, Quality, Reading, Router, RouterSettings, safety};
 
 /// Generous: only a port that never answers would hit it.
 const OUTER: Duration = Duration::from_secs(60);
@@ -530,5 +532,66 @@ async fn an_independent_ca_client_reads_back_what_the_port_wrote() {
     assert_eq!(
         caget(ioc.pv("INDEP:TEXT")).await.unwrap(),
         "written by baton"
+    );
+}
+
+#[tokio::test]
+async fn the_catalog_routes_epics_channels_to_a_physical_port() {
+    let ioc = harness::shared();
+    assert_eq!(
+        ioc.prefix, "BT",
+        "the example catalog is written for prefix BT"
+    );
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogs/epics-test-ioc.toml");
+    let catalog = Catalog::load(&path).unwrap();
+    assert_eq!(catalog.epics().connect_timeout_ms, 2000);
+    let router = catalog.router().unwrap();
+
+    let (sp, rbv) = (ioc.pv("CAT:SP"), ioc.pv("CAT:RBV"));
+    let info = router.route_info(&sp).unwrap();
+    assert_eq!((info.port, info.kind), ("epics", ActuationKind::Physical));
+    let step = Setpoint {
+        readback: Some(rbv.clone().into()),
+        tolerance: Some(1e-9),
+        ..setpoint(&sp, Value::Float(-4.5))
+    };
+    let (kind, result) = bounded("catalog write", router.write(&step)).await;
+    assert_eq!(kind, ActuationKind::Physical);
+    result.unwrap();
+    let (_, reading) = bounded("catalog read", router.read(&rbv)).await;
+    assert_eq!(reading.unwrap(), Reading::good(Value::Float(-4.5)));
+
+    // The read-only route refuses before the IOC is asked.
+    let (kind, result) = bounded(
+        "ro",
+        router.write(&setpoint(&ioc.pv("RO:VAL"), Value::Float(1.0))),
+    )
+    .await;
+    assert_eq!(kind, ActuationKind::None);
+    assert_eq!(result.unwrap_err().class, FailureClass::AccessDenied);
+    // Limits hold at dispatch.
+    let (kind, result) = bounded(
+        "limits",
+        router.write(&setpoint(&ioc.pv("MX:VAL"), Value::Float(50.0))),
+    )
+    .await;
+    assert_eq!(kind, ActuationKind::None);
+    assert_eq!(result.unwrap_err().class, FailureClass::OutOfLimits);
+
+    // The safety check knows which commands an epics route serves.
+    let acquire = |command: &str| {
+        Step::Action(Action {
+            device: ioc.pv("DET").into(),
+            command: command.into(),
+            args: vec![("exposure_s".into(), Value::Float(0.01))],
+            timeout_ms: None,
+        })
+    };
+    assert!(safety::check(&catalog, &[acquire("acquire")]).is_ok());
+    let violation = safety::check(&catalog, &[acquire("explode")]).unwrap_err();
+    assert!(
+        format!("{violation:?}").contains("explode"),
+        "{violation:?}"
     );
 }

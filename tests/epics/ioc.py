@@ -13,9 +13,10 @@ Protocol with the harness:
     with the binary.
 
 Records, all under the prefix (default "BT"):
-  motor M1 (a put-callback completes when the move ends, like a motor record's VAL):
-    M1:VAL (ao, blocking), M1:RBV (ai, ramps at M1:VELO units/s), M1:DMOV (longin: 1 = done),
-    M1:VELO (ao), M1:MOVES (longin: moves completed)
+  motors M1 (10 units/s), MX, MY, BRAGG, GAP (100 units/s): a put-callback on VAL completes
+    when the move ends, like a motor record's: <M>:VAL (ao, blocking), <M>:RBV (ai, ramps at
+    <M>:VELO units/s), <M>:DMOV (longin: 1 = done), <M>:VELO (ao), <M>:MOVES (moves completed).
+    MX/MY/BRAGG/GAP and DET are for end-to-end scans (grid-scan, energy-scan)
   motor M2 (the put-callback completes at once; the readback follows M2:LAG seconds later):
     M2:VAL (ao), M2:RBV (ai), M2:DMOV (longin), M2:LAG (ao)
   detector DET (areaDetector names; the put-callback on Acquire is held for AcquireTime):
@@ -32,6 +33,7 @@ Records, all under the prefix (default "BT"):
   benchmark: BENCH:SP (a plain C `ao` whose OUT writes BENCH:RBV, processed), BENCH:RBV (a
     plain C `ai`); no Python runs when they process
   independent read-back: INDEP:SP and INDEP:RBV (like BENCH), INDEP:TEXT (stringout)
+  catalog test: CAT:SP and CAT:RBV (like BENCH)
 """
 
 import argparse
@@ -65,26 +67,31 @@ def main():
     dispatcher = asyncio_dispatcher.AsyncioDispatcher()
     builder.SetDeviceName(args.prefix)
 
-    # Motor M1: the put-callback on VAL is held until the move ends (blocking=True makes the
-    # IOC wait for the coroutine before it answers the put-callback).
-    m1_rbv = builder.aIn("M1:RBV", initial_value=0.0, PREC=4)
-    m1_dmov = builder.longIn("M1:DMOV", initial_value=1)
-    m1_velo = builder.aOut("M1:VELO", initial_value=10.0)
-    m1_moves = builder.longIn("M1:MOVES", initial_value=0)
+    # Motors whose put-callback on VAL is held until the move ends (blocking=True makes the
+    # IOC wait for the coroutine before it answers the put-callback), like a motor record's.
+    def motor(name, velocity):
+        rbv = builder.aIn(name + ":RBV", initial_value=0.0, PREC=4)
+        dmov = builder.longIn(name + ":DMOV", initial_value=1)
+        velo = builder.aOut(name + ":VELO", initial_value=velocity)
+        moves = builder.longIn(name + ":MOVES", initial_value=0)
 
-    async def move_m1(target):
-        m1_dmov.set(0)
-        start = m1_rbv.get()
-        velo = max(m1_velo.get(), 1e-3)
-        steps = max(1, int(abs(target - start) / velo / 0.01))
-        for i in range(1, steps + 1):
-            await asyncio.sleep(0.01)
-            m1_rbv.set(start + (target - start) * i / steps)
-        m1_moves.set(m1_moves.get() + 1)
-        m1_dmov.set(1)
+        async def move(target):
+            dmov.set(0)
+            start = rbv.get()
+            steps = max(1, int(abs(target - start) / max(velo.get(), 1e-3) / 0.01))
+            for i in range(1, steps + 1):
+                await asyncio.sleep(0.01)
+                rbv.set(start + (target - start) * i / steps)
+            moves.set(moves.get() + 1)
+            dmov.set(1)
 
-    builder.aOut("M1:VAL", initial_value=0.0, always_update=True, blocking=True,
-                 on_update=move_m1)
+        builder.aOut(name + ":VAL", initial_value=0.0, always_update=True, blocking=True,
+                     on_update=move)
+
+    motor("M1", 10.0)
+    # The end-to-end scans' axes: grid-scan's X and Y, energy-scan's Bragg angle and gap.
+    for name in ("MX", "MY", "BRAGG", "GAP"):
+        motor(name, 100.0)
 
     # Motor M2: the put completes at once; the readback lags.
     m2_rbv = builder.aIn("M2:RBV", initial_value=0.0, PREC=4)
@@ -154,6 +161,8 @@ def main():
     # Plain C records (no Python in processing): the benchmark's and the write-back test's PVs.
     records.ai("BENCH:RBV", PREC=4)
     records.ao("BENCH:SP", OUT=p + "BENCH:RBV PP", PREC=4, VAL=0, PINI="YES")
+    records.ai("CAT:RBV", PREC=4)
+    records.ao("CAT:SP", OUT=p + "CAT:RBV PP", PREC=4, VAL=0, PINI="YES")
     records.ai("INDEP:RBV", PREC=4)
     records.ao("INDEP:SP", OUT=p + "INDEP:RBV PP", PREC=4, VAL=0, PINI="YES")
 

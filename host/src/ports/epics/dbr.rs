@@ -192,7 +192,7 @@ const EXACT_F64: i64 = 1 << 53;
 
 fn integral(x: f64, min: i64, max: i64) -> Option<i64> {
     // `as` saturates; the range and fract checks make the conversion exact.
-    (x.is_finite() && x.fract() == 0.0 && x >= min as f64 && x <= max as f64).then(|| x as i64)
+    (x.is_finite() && x.fract() == 0.0 && x >= min as f64 && x <= max as f64).then_some(x as i64)
 }
 
 fn epics_string(s: &str) -> Result<EpicsString, String> {
