@@ -224,7 +224,7 @@ fn main() {
     criterion_groups(&mut c, &rt, &mut subjects);
     c.final_summary();
     if benchmarking {
-        interleaved(&rt, &mut subjects, 5, 1000);
+        interleaved(&rt, &mut subjects, 20, 250);
     } else {
         interleaved(&rt, &mut subjects, 1, 10);
     }

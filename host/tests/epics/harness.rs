@@ -40,11 +40,14 @@ pub const RESTART_PREFIX: &str = "RS";
 const COLLISION: &str = "Configured TCP port was unavailable";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The repository root (the workspace), from this crate's manifest dir.
+/// The repository root: the nearest ancestor of the including crate's manifest dir that holds
+/// `tests/epics/ioc.py` (so `host/` and the workspace's `tests/` crate both find it).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .find(|dir| dir.join("tests/epics/ioc.py").is_file())
+        .unwrap_or_else(|| panic!("no tests/epics/ioc.py above {}", manifest.display()))
         .to_path_buf()
 }
 
