@@ -344,15 +344,48 @@ async fn a_check_with_a_timeout_waits_for_the_criterion() {
 }
 
 #[tokio::test]
-async fn a_malformed_readback_tolerance_is_rejected_before_the_write() {
+async fn a_malformed_readback_tolerance_is_refused_before_the_write() {
     let router = two_routes();
     let (kind, r) = router
         .write(&setpoint_rb("sim:mx", 1.0, "sim:mx.rbv", -0.1, 1000))
         .await;
     assert_eq!(kind, ActuationKind::None);
-    assert_eq!(r.unwrap_err().class, FailureClass::Rejected);
+    // A configuration class: a resume would fail the same way.
+    assert_eq!(r.unwrap_err().class, FailureClass::OutOfLimits);
     assert_eq!(
         router.read("sim:mx").await.1.unwrap().value,
         Value::Float(0.0)
     );
+}
+
+#[tokio::test]
+async fn dispatch_futures_are_send_so_a_conduct_can_run_on_any_worker() {
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    let router = Arc::new(two_routes());
+    let task = tokio::spawn({
+        let router = Arc::clone(&router);
+        async move {
+            let sp = setpoint("sim:mx", Value::Float(1.0));
+            let written = send(router.write(&sp)).await;
+            let read = send(router.read("sim:mx.rbv")).await;
+            let checked = send(router.check(&Check {
+                channel: name("sim:mx.rbv"),
+                criterion: Criterion::Within {
+                    target: 1.0,
+                    tolerance: 0.0,
+                },
+                timeout_ms: None,
+            }))
+            .await;
+            let acted = send(router.act(&acquire(0.1))).await;
+            (written.1, read.1, checked.1.result, acted.1.is_ok())
+        }
+    });
+    let (written, read, checked, acted) = task.await.unwrap();
+    written.unwrap();
+    assert_eq!(read.unwrap().value, Value::Float(1.0));
+    checked.unwrap();
+    assert!(acted);
 }

@@ -113,7 +113,7 @@ async fn a_motor_takes_numbers_and_its_readback_is_read_only() {
         .write(&setpoint("sim:mx", Value::Text("left".into())))
         .await
         .unwrap_err();
-    assert_eq!(err.class, FailureClass::Rejected);
+    assert_eq!(err.class, FailureClass::OutOfLimits);
     let err = port
         .write(&setpoint("sim:mx.rbv", Value::Float(1.0)))
         .await
@@ -370,12 +370,19 @@ async fn acquire_refuses_bad_arguments() {
             "acquire",
             &[("exposure_s", Value::Float(1.0)), ("gain", Value::Int(2))],
         ),
-        action("sim:det", "trigger", &[]),
-        action("sim:mx", "acquire", &[("exposure_s", Value::Float(1.0))]),
     ];
+    // Requests the device can never accept fail with a configuration class, so try-conduct
+    // aborts instead of holding on them.
     for case in cases {
         let err = port.act(&case).await.unwrap_err();
-        assert_eq!(err.class, FailureClass::Rejected, "{case:?}: {err}");
+        assert_eq!(err.class, FailureClass::OutOfLimits, "{case:?}: {err}");
+    }
+    for case in [
+        action("sim:det", "trigger", &[]),
+        action("sim:mx", "acquire", &[("exposure_s", Value::Float(1.0))]),
+    ] {
+        let err = port.act(&case).await.unwrap_err();
+        assert_eq!(err.class, FailureClass::Unrouted, "{case:?}: {err}");
     }
     // None of them counted a frame.
     assert_eq!(port.act(&acquire(0.1)).await.unwrap()["frame"], 0);
@@ -417,7 +424,7 @@ async fn the_shutter_opens_and_closes_by_setpoint_or_action() {
     );
     for bad in [Value::Text("ajar".into()), Value::Int(2), Value::Float(1.0)] {
         let err = port.write(&setpoint("sim:shutter", bad)).await.unwrap_err();
-        assert_eq!(err.class, FailureClass::Rejected);
+        assert_eq!(err.class, FailureClass::OutOfLimits);
     }
     let err = port
         .act(&action(
@@ -427,7 +434,7 @@ async fn the_shutter_opens_and_closes_by_setpoint_or_action() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(err.class, FailureClass::Rejected);
+    assert_eq!(err.class, FailureClass::OutOfLimits);
 }
 
 #[tokio::test]
