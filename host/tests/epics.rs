@@ -115,7 +115,7 @@ async fn put_with_completion_waits_for_the_busy_detector() {
         timeout_ms: None,
     };
     let err = bounded("act", port.act(&unknown)).await.unwrap_err();
-    assert_eq!(err.class, FailureClass::Rejected, "{err}");
+    assert_eq!(err.class, FailureClass::Unrouted, "{err}");
     assert!(err.message.contains("acquire"), "names what exists: {err}");
     let bad_arg = Action {
         command: "acquire".into(),
@@ -123,7 +123,7 @@ async fn put_with_completion_waits_for_the_busy_detector() {
         ..unknown.clone()
     };
     let err = bounded("act", port.act(&bad_arg)).await.unwrap_err();
-    assert_eq!(err.class, FailureClass::Rejected, "{err}");
+    assert_eq!(err.class, FailureClass::OutOfLimits, "{err}");
     assert!(err.message.contains("exposure_s"), "{err}");
     assert_eq!(
         int(&port, &counter).await,
@@ -322,7 +322,7 @@ async fn each_dbr_type_maps_to_a_value_and_back() {
 }
 
 #[tokio::test]
-async fn bad_writes_are_rejected_and_change_nothing() {
+async fn bad_writes_are_refused_as_configuration_and_change_nothing() {
     let ioc = harness::shared();
     let port = port();
     let cases = [
@@ -343,15 +343,16 @@ async fn bad_writes_are_rejected_and_change_nothing() {
             .unwrap_err();
         assert_eq!(
             err.class,
-            FailureClass::Rejected,
+            FailureClass::OutOfLimits,
             "{record} <- {v:?}: {err}"
         );
+        assert!(err.class.is_configuration(), "try-conduct aborts on it");
         assert!(err.message.contains(why), "{record} <- {v:?}: {err}");
         assert!(err.message.contains(&pv), "names the PV: {err}");
         assert_eq!(value(&port, &pv).await, before, "{record} changed");
     }
 
-    // A label the enum does not have is refused by the IOC itself.
+    // A label the enum does not have is refused by the IOC itself, at run time.
     let pv = ioc.pv("BAD:ENUM");
     let err = bounded(
         "enum",

@@ -109,7 +109,7 @@ impl Client {
             None => false,
         };
         let name = CString::new(pv)
-            .map_err(|_| PortError::rejected(format!("EPICS PV name {pv:?} contains NUL")))?;
+            .map_err(|_| PortError::unrouted(format!("EPICS PV name {pv:?} contains NUL")))?;
         let mut channel =
             Channel::new(&self.context(), &name).map_err(|e| ca_error("connect", pv, e))?;
         match timeout(self.connect_timeout, channel.connected()).await {
@@ -169,7 +169,7 @@ impl Client {
     async fn get_on(channel: &mut Channel, pv: &str, limit: Duration) -> PortResult<Reading> {
         let shape = Self::shape(channel, pv)?;
         let Some(read) = timeout(limit, dbr::read(channel, shape)).await.transpose() else {
-            return Err(PortError::rejected(format!(
+            return Err(PortError::out_of_limits(format!(
                 "EPICS get of {pv}: {} has no baton value",
                 shape.describe()
             )));
@@ -208,7 +208,7 @@ impl Client {
     ) -> PortResult<()> {
         let shape = Self::shape(channel, pv)?;
         let request = dbr::encode(shape, value)
-            .map_err(|why| PortError::rejected(format!("EPICS put of {pv}: {why}")))?;
+            .map_err(|why| PortError::out_of_limits(format!("EPICS put of {pv}: {why}")))?;
         let completion = dbr::put(channel, &request).map_err(|e| ca_error("put", pv, e))?;
         match timeout(limit, completion).await {
             Ok(Ok(())) => Ok(()),

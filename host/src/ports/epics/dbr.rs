@@ -12,7 +12,8 @@
 //! An enum reads as its state label, not its index: a check says `Equals "Done"`, which reads
 //! the way the operator screen does, and stays right if the states are renumbered. Every other
 //! pairing (a text to a number, a flag to a double, a scalar to a waveform) is refused before
-//! anything is sent: the port never guesses a conversion. Quality folds the alarm severity:
+//! anything is sent: the port never guesses a conversion. Such a refusal would repeat on every
+//! retry, so the port reports it as `OutOfLimits`, a configuration class. Quality folds the alarm severity:
 //! NO_ALARM is `Good`, MINOR `Uncertain`, MAJOR and INVALID `Bad`.
 
 use std::ffi::CString;

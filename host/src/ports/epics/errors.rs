@@ -1,7 +1,9 @@
-//! Channel Access status codes (ECA_*) folded into failure classes: a timeout is `Timeout`, a
-//! lost circuit `Disconnected`, missing read or write access `AccessDenied`, and everything the
-//! server or the client library refuses (a failed put, a bad type or count, a value it cannot
-//! convert) `Rejected`.
+//! Channel Access status codes (ECA_*) folded into failure classes, by what a retry would do: a
+//! timeout is `Timeout` and a lost circuit `Disconnected` (both may clear: try-conduct holds);
+//! missing read or write access is `AccessDenied`, and a type, count or conversion the channel can
+//! never take is `OutOfLimits` (configuration: try-conduct aborts); what the server refuses at
+//! run time (a failed put: a disabled record, a busy device, an unknown state label) is
+//! `Rejected`.
 
 use epics_ca::error::{Error as CaError, ErrorKind};
 
@@ -14,6 +16,11 @@ pub fn class_of(kind: ErrorKind) -> FailureClass {
         ErrorKind::Timeout | ErrorKind::Connseqtmo | ErrorKind::Unresptmo => FailureClass::Timeout,
         ErrorKind::Disconn | ErrorKind::Chandestroy => FailureClass::Disconnected,
         ErrorKind::Nowtaccess | ErrorKind::Nordaccess => FailureClass::AccessDenied,
+        ErrorKind::Badtype
+        | ErrorKind::Badcount
+        | ErrorKind::Noconvert
+        | ErrorKind::Badstr
+        | ErrorKind::Tolarge => FailureClass::OutOfLimits,
         _ => FailureClass::Rejected,
     }
 }
@@ -58,14 +65,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses_fold_into_the_four_device_classes() {
+    fn statuses_fold_into_failure_classes() {
         assert_eq!(class_of(ErrorKind::Timeout), FailureClass::Timeout);
         assert_eq!(class_of(ErrorKind::Unresptmo), FailureClass::Timeout);
         assert_eq!(class_of(ErrorKind::Disconn), FailureClass::Disconnected);
         assert_eq!(class_of(ErrorKind::Nowtaccess), FailureClass::AccessDenied);
         assert_eq!(class_of(ErrorKind::Nordaccess), FailureClass::AccessDenied);
         assert_eq!(class_of(ErrorKind::Putfail), FailureClass::Rejected);
-        assert_eq!(class_of(ErrorKind::Badtype), FailureClass::Rejected);
+        assert_eq!(class_of(ErrorKind::Badtype), FailureClass::OutOfLimits);
+        assert_eq!(class_of(ErrorKind::Noconvert), FailureClass::OutOfLimits);
+        assert!(class_of(ErrorKind::Badcount).is_configuration());
         assert_eq!(class_of(ErrorKind::Other(999)), FailureClass::Rejected);
     }
 

@@ -72,7 +72,7 @@ impl EpicsPort {
                 .iter()
                 .map(|a| a.command.as_str())
                 .collect();
-            PortError::rejected(format!(
+            PortError::unrouted(format!(
                 "EPICS device {} has no action {:?} (configured: {})",
                 action.device,
                 action.command,
@@ -81,7 +81,7 @@ impl EpicsPort {
         })?;
         for (name, value) in &action.args {
             if !spec.args.contains_key(&**name) {
-                return Err(PortError::rejected(format!(
+                return Err(PortError::out_of_limits(format!(
                     "action {} on {} takes no argument {name:?} (it takes: {})",
                     action.command,
                     action.device,
@@ -89,7 +89,7 @@ impl EpicsPort {
                 )));
             }
             if !value.is_finite() {
-                return Err(PortError::rejected(format!(
+                return Err(PortError::out_of_limits(format!(
                     "action {} on {}: argument {name} = {value:?} is not finite",
                     action.command, action.device
                 )));
