@@ -3,11 +3,27 @@
 //! makes an id: time and ids come in as arguments, so every function is property-testable.
 
 pub mod actuation;
+pub mod aggregate;
+pub mod codec;
 pub mod failure;
+pub mod hold;
+pub mod input;
+pub mod iteration;
+pub mod procedure;
+pub mod refusal;
+pub mod run;
 pub mod step;
+#[cfg(test)]
+mod testkit;
 pub mod value;
 
 pub use actuation::ActuationKind;
+pub use aggregate::Aggregate;
+pub use codec::{DomainEvent, EventCodecError, FoldError};
 pub use failure::FailureClass;
+pub use hold::{HoldCause, HoldClaims};
+pub use input::InvalidInput;
+pub use iteration::{IterationConflict, IterationIndexError, Iterations};
+pub use refusal::RefusalKind;
 pub use step::{Action, Check, Name, Setpoint, Step, StepKind};
 pub use value::{Criterion, CriterionError, Value};
