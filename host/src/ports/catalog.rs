@@ -15,6 +15,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::DevicePort;
+use super::epics::EpicsConfig;
+#[cfg(feature = "epics")]
+use super::epics::EpicsPort;
 use super::limits::ChannelLimits;
 use super::router::{Router, RouterSettings, longest_prefix};
 use super::sim::{SimChannel, SimConfig, SimPort};
@@ -23,24 +27,27 @@ use crate::domain::ActuationKind;
 /// The catalog `baton serve` uses when given none: the default simulated beamline.
 pub const DEFAULT_CATALOG: &str = include_str!("../../catalogs/sim.toml");
 
-/// Which port implementation serves a route. The actuation kind follows from it. (EPICS will be
-/// another variant.)
+/// Which port implementation serves a route. The actuation kind follows from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PortKind {
     Sim,
+    /// EPICS Channel Access (needs the `epics` cargo feature); the channel name is the PV name.
+    Epics,
 }
 
 impl PortKind {
     pub fn actuation_kind(self) -> ActuationKind {
         match self {
             PortKind::Sim => ActuationKind::Simulated,
+            PortKind::Epics => ActuationKind::Physical,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             PortKind::Sim => "sim",
+            PortKind::Epics => "epics",
         }
     }
 }
@@ -105,6 +112,8 @@ struct CatalogFile {
     limits: BTreeMap<String, ChannelLimits>,
     #[serde(default)]
     sim: SimConfig,
+    #[serde(default)]
+    epics: EpicsConfig,
 }
 
 /// Why a catalog could not be loaded.
@@ -146,6 +155,7 @@ pub struct Catalog {
     limits: BTreeMap<String, ChannelLimits>,
     sim: SimConfig,
     sim_channels: HashMap<Box<str>, SimChannel>,
+    epics: EpicsConfig,
 }
 
 /// 1-based line and column of a byte offset.
@@ -237,9 +247,14 @@ impl Catalog {
                             ));
                         }
                     }
+                    // Which PVs an IOC serves is known only at run time.
+                    PortKind::Epics => {}
                 },
             }
         }
+        file.epics
+            .validate()
+            .map_err(|e| invalid(format!("epics.{}", e.field), e.message))?;
         Ok(Catalog {
             revision,
             writes_enabled: file.writes_enabled,
@@ -249,6 +264,7 @@ impl Catalog {
             limits: file.limits,
             sim: file.sim,
             sim_channels,
+            epics: file.epics,
         })
     }
 
@@ -280,6 +296,11 @@ impl Catalog {
 
     pub fn sim(&self) -> &SimConfig {
         &self.sim
+    }
+
+    /// The `[epics]` table: Channel Access deadlines and the actions of `epics` routes.
+    pub fn epics(&self) -> &EpicsConfig {
+        &self.epics
     }
 
     /// The same catalog with another simulated time scale (0 for tests and benchmarks). The
@@ -323,20 +344,30 @@ impl Catalog {
     }
 
     /// Builds the router the catalog describes, with a fresh simulated beamline behind every
-    /// `sim` route (one beamline shared by all of them) and the limits enforced at dispatch.
+    /// `sim` route (one beamline shared by all of them), one EPICS port (one CA context) behind
+    /// every `epics` route, and the limits enforced at dispatch.
     pub fn router(&self) -> Result<Router, CatalogError> {
         let mut router = Router::new(self.router_settings());
         let mut sim: Option<Arc<SimPort>> = None;
+        let mut epics: Option<Arc<dyn DevicePort>> = None;
         for (i, route) in self.routes.iter().enumerate() {
-            let port = match route.port {
+            let port: Arc<dyn DevicePort> = match route.port {
                 PortKind::Sim => match &sim {
-                    Some(port) => Arc::clone(port),
+                    Some(port) => port.clone(),
                     None => {
                         let port = Arc::new(
                             SimPort::new(&self.sim)
                                 .map_err(|e| invalid(format!("sim.{}", e.field), e.message))?,
                         );
                         sim = Some(Arc::clone(&port));
+                        port
+                    }
+                },
+                PortKind::Epics => match &epics {
+                    Some(port) => Arc::clone(port),
+                    None => {
+                        let port = self.epics_port(i)?;
+                        epics = Some(Arc::clone(&port));
                         port
                     }
                 },
@@ -354,5 +385,20 @@ impl Catalog {
             router.set_limits(channel, *limits);
         }
         Ok(router)
+    }
+
+    #[cfg(feature = "epics")]
+    fn epics_port(&self, route: usize) -> Result<Arc<dyn DevicePort>, CatalogError> {
+        let port = EpicsPort::new(self.epics.clone())
+            .map_err(|e| invalid(format!("routes[{route}].port"), e.to_string()))?;
+        Ok(Arc::new(port))
+    }
+
+    #[cfg(not(feature = "epics"))]
+    fn epics_port(&self, route: usize) -> Result<Arc<dyn DevicePort>, CatalogError> {
+        Err(invalid(
+            format!("routes[{route}].port"),
+            "this baton was built without the `epics` cargo feature",
+        ))
     }
 }

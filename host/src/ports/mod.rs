@@ -10,6 +10,7 @@
 //! enforced.
 
 pub mod catalog;
+pub mod epics;
 pub mod error;
 pub mod limits;
 pub mod router;

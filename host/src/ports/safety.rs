@@ -213,6 +213,21 @@ impl<'a> Scan<'a, '_> {
                     None => ControlFlow::Continue(()),
                 }
             }
+            // Whether a PV exists is known only at run time; an action must be configured.
+            PortKind::Epics => match command {
+                Some(cmd) if self.catalog.epics().action(cmd).is_none() => {
+                    let serves: Vec<&str> = self
+                        .catalog
+                        .epics()
+                        .actions
+                        .iter()
+                        .map(|a| a.command.as_str())
+                        .collect();
+                    let reason = format!("no EPICS action {cmd:?} (configured: {serves:?})");
+                    self.emit(index, channel, SafetyRule::NotServed { role, reason })
+                }
+                _ => ControlFlow::Continue(()),
+            },
         }
     }
 

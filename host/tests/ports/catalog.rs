@@ -144,10 +144,10 @@ fn syntax_and_type_errors_name_the_line() {
     assert_eq!((line, column), (1, 13));
     assert!(message.contains("\"many\""), "{message}");
 
-    let (line, _, message) = syntax("[[routes]]\nprefix = \"bl:\"\nport = \"epics\"\n");
+    let (line, _, message) = syntax("[[routes]]\nprefix = \"bl:\"\nport = \"tango\"\n");
     assert_eq!(line, 3);
     assert!(
-        message.contains("epics") && message.contains("sim"),
+        message.contains("tango") && message.contains("sim") && message.contains("epics"),
         "{message}"
     );
 
@@ -253,4 +253,32 @@ fn a_missing_file_is_an_io_error_naming_the_path() {
         err.to_string().contains("/nonexistent/catalog.toml"),
         "{err}"
     );
+}
+
+/// An `epics` route parses either way; without the `epics` feature the router cannot be built,
+/// and says why.
+#[cfg(not(feature = "epics"))]
+#[test]
+fn an_epics_route_needs_the_epics_feature() {
+    let catalog = Catalog::parse("[[routes]]\nprefix = \"BL:\"\nport = \"epics\"\n").unwrap();
+    assert_eq!(catalog.routes()[0].port, PortKind::Epics);
+    assert_eq!(PortKind::Epics.actuation_kind(), ActuationKind::Physical);
+    match catalog.router() {
+        Err(CatalogError::Invalid { field, message }) => {
+            assert_eq!(field, "routes[0].port");
+            assert!(message.contains("epics"), "{message}");
+        }
+        Err(other) => panic!("expected an invalid field, got {other:?}"),
+        Ok(_) => panic!("a router with an epics route was built without the feature"),
+    }
+}
+
+#[test]
+fn the_epics_table_is_validated_with_the_rest() {
+    let (field, message) = invalid("[epics]\nconnect_timeout_ms = 0\n");
+    assert_eq!(field, "epics.connect_timeout_ms");
+    assert!(message.contains("> 0"), "{message}");
+    let (line, _, message) = syntax("[epics]\nconect_timeout_ms = 5\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("conect_timeout_ms"), "{message}");
 }
