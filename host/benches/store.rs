@@ -6,10 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use baton_host::domain::StepKind;
+use baton_host::domain::procedure::{DefineProcedure, Pin, ProcedureCommand, ProcedureStatus};
+use baton_host::domain::{ActuationKind, HoldCause, Setpoint, Step, StepKind, Value};
 use baton_host::store::{
-    AppendRequest, EventStore, JournalEntry, NewEvent, PgOptions, PgStore, SqliteOptions,
-    SqliteStore, StepJournal, StepResult,
+    AppendRequest, EventStore, JournalEntry, NewComponent, NewEvent, PgOptions, PgStore,
+    PinnedSteps, Procedure, SqliteOptions, SqliteStore, StepJournal, StepResult, Store,
+    SummaryQuery, handle_procedure, load, procedure_stream,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -20,7 +22,33 @@ use uuid::Uuid;
 struct Backends {
     sqlite: SqliteStore,
     postgres: Option<PgStore>,
+    /// (url, schema) to drop when done.
+    pg_schema: Option<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for Backends {
+    fn drop(&mut self) {
+        let Some((url, schema)) = self.pg_schema.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use sqlx::{Connection, Executor};
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                conn.execute(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA \"{schema}\" CASCADE"
+                )))
+                .await
+                .unwrap();
+            })
+        })
+        .join();
+    }
 }
 
 fn backends(rt: &Runtime) -> Backends {
@@ -29,29 +57,29 @@ fn backends(rt: &Runtime) -> Backends {
         let sqlite = SqliteStore::open(dir.path().join("bench.db"), SqliteOptions::default())
             .await
             .unwrap();
-        let postgres = match std::env::var("BATON_TEST_POSTGRES_URL") {
+        let (postgres, pg_schema) = match std::env::var("BATON_TEST_POSTGRES_URL") {
             Ok(url) => {
                 let schema = format!("baton_bench_{}", Uuid::new_v4().simple());
-                Some(
-                    PgStore::connect(
-                        &url,
-                        PgOptions {
-                            schema: Some(schema),
-                            max_connections: 4,
-                        },
-                    )
-                    .await
-                    .unwrap(),
+                let store = PgStore::connect(
+                    &url,
+                    PgOptions {
+                        schema: Some(schema.clone()),
+                        max_connections: 4,
+                    },
                 )
+                .await
+                .unwrap();
+                (Some(store), Some((url, schema)))
             }
             Err(_) => {
                 eprintln!("BATON_TEST_POSTGRES_URL not set: PostgreSQL benchmarks skipped");
-                None
+                (None, None)
             }
         };
         Backends {
             sqlite,
             postgres,
+            pg_schema,
             _dir: dir,
         }
     })
@@ -63,7 +91,7 @@ fn journal_entry(procedure: Uuid, n: u64) -> JournalEntry {
         procedure_id: procedure,
         step_index: (n % 100_000) as u32,
         step_kind: StepKind::Setpoint,
-        result: if n % 2 == 0 {
+        result: if n.is_multiple_of(2) {
             StepResult::InFlight
         } else {
             StepResult::Ok
@@ -78,7 +106,10 @@ async fn append_events<S: EventStore>(store: &S, iters: u64) -> Duration {
     let stream = format!("bench-{}", Uuid::new_v4());
     let start = Instant::now();
     for version in 0..iters {
-        let events = [NewEvent::new("Tick", json!({"n": version, "what": "bench"}))];
+        let events = [NewEvent::new(
+            "Tick",
+            json!({"n": version, "what": "bench"}),
+        )];
         store
             .append(AppendRequest::new(&stream, version, &events))
             .await
@@ -120,7 +151,9 @@ fn appends(c: &mut Criterion) {
     });
     if let Some(pg) = &b.postgres {
         group.bench_function("postgres/event", |bench| {
-            bench.to_async(&rt).iter_custom(|iters| append_events(pg, iters))
+            bench
+                .to_async(&rt)
+                .iter_custom(|iters| append_events(pg, iters))
         });
         group.bench_function("postgres/journal_entry", |bench| {
             bench
@@ -144,5 +177,161 @@ fn appends(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, appends);
+fn steps() -> Vec<Step> {
+    (0..10)
+        .map(|i| {
+            Step::Setpoint(Setpoint {
+                channel: "mono:energy".into(),
+                value: Value::Float(8.0 + f64::from(i) * 0.01),
+                readback: None,
+                tolerance: None,
+                settle_ms: None,
+            })
+        })
+        .collect()
+}
+
+/// Defines a procedure and, if `iterations` is given, starts it and runs that many
+/// iterations with a hold and resume in each: a stream of 3 + 4 * iterations events.
+async fn procedure<S: Store>(store: &S, digest: &str, iterations: Option<u32>) -> uuid::Uuid {
+    let id = Uuid::new_v4();
+    let now = OffsetDateTime::now_utc();
+    let define = ProcedureCommand::Define(DefineProcedure {
+        id,
+        name: "bench".into(),
+        component_digest: digest.to_owned(),
+        params: vec![("energy".into(), Value::Float(8.0))],
+        parent_run: None,
+        max_unconverged_iterations: None,
+    });
+    handle_procedure(store, id, &define, now, &[])
+        .await
+        .unwrap();
+    let Some(iterations) = iterations else {
+        return id;
+    };
+    let pinned = PinnedSteps::new(steps()).unwrap();
+    let pin = Pin::for_steps(
+        pinned.steps(),
+        digest.to_owned(),
+        vec![],
+        vec![],
+        "r1".into(),
+    )
+    .unwrap();
+    handle_procedure(store, id, &ProcedureCommand::Start { pin }, now, &[pinned])
+        .await
+        .unwrap();
+    for index in 1..=iterations {
+        let commands = [
+            ProcedureCommand::StartIteration { index },
+            ProcedureCommand::Hold {
+                cause: HoldCause::Operator,
+                reason: "look".into(),
+                actuation_kind: ActuationKind::Simulated,
+            },
+            ProcedureCommand::Resume {
+                cause: HoldCause::Operator,
+                boundary: 0,
+            },
+            ProcedureCommand::EndIteration {
+                index,
+                converged: Some(false),
+                reason: None,
+            },
+        ];
+        for command in &commands {
+            handle_procedure(store, id, command, now, &[])
+                .await
+                .unwrap();
+        }
+    }
+    id
+}
+
+async fn component<S: Store>(store: &S) -> String {
+    let c = NewComponent::new(
+        format!("\0asm {}", Uuid::new_v4()).into_bytes(),
+        "bench",
+        "1",
+        json!({}),
+        OffsetDateTime::now_utc(),
+    );
+    store.put_component(&c).await.unwrap();
+    c.digest
+}
+
+fn fold(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let b = backends(&rt);
+    let mut group = c.benchmark_group("load_procedure");
+    for iterations in [0u32, 25, 250] {
+        let events = 3 + 4 * iterations;
+        let digest = rt.block_on(component(&b.sqlite));
+        let id = rt.block_on(procedure(&b.sqlite, &digest, Some(iterations)));
+        let stream = procedure_stream(id);
+        group.bench_function(format!("sqlite/{events}_events"), |bench| {
+            bench
+                .to_async(&rt)
+                .iter(|| async { load::<Procedure, _>(&b.sqlite, &stream).await.unwrap() })
+        });
+        if let Some(pg) = &b.postgres {
+            let digest = rt.block_on(component(pg));
+            let id = rt.block_on(procedure(pg, &digest, Some(iterations)));
+            let stream = procedure_stream(id);
+            group.bench_function(format!("postgres/{events}_events"), |bench| {
+                bench
+                    .to_async(&rt)
+                    .iter(|| async { load::<Procedure, _>(pg, &stream).await.unwrap() })
+            });
+        }
+    }
+    group.finish();
+}
+
+/// 10 000 Running procedures among 2 000 Defined ones, listed by status in pages of 1 000.
+async fn list_all_running<S: Store>(store: &S) -> usize {
+    let mut query = SummaryQuery::first(1_000).with_status(ProcedureStatus::Running);
+    let mut seen = 0;
+    loop {
+        let page = store.list_procedures(&query).await.unwrap();
+        seen += page.items.len();
+        match page.next {
+            Some(next) => query = query.after(Some(next)),
+            None => return seen,
+        }
+    }
+}
+
+async fn populate<S: Store>(store: &S) {
+    let digest = component(store).await;
+    for i in 0..12_000 {
+        procedure(store, &digest, (i % 6 != 0).then_some(0)).await;
+    }
+    assert_eq!(list_all_running(store).await, 10_000);
+}
+
+fn list(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let b = backends(&rt);
+    let mut group = c.benchmark_group("list_10000_by_status");
+    group.sample_size(20);
+    rt.block_on(populate(&b.sqlite));
+    group.bench_function("sqlite", |bench| {
+        bench
+            .to_async(&rt)
+            .iter(|| async { assert_eq!(list_all_running(&b.sqlite).await, 10_000) })
+    });
+    if let Some(pg) = &b.postgres {
+        rt.block_on(populate(pg));
+        group.bench_function("postgres", |bench| {
+            bench
+                .to_async(&rt)
+                .iter(|| async { assert_eq!(list_all_running(pg).await, 10_000) })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, appends, fold, list);
 criterion_main!(benches);

@@ -12,6 +12,8 @@ mod durability;
 mod harness;
 #[path = "store/open.rs"]
 mod open;
+#[path = "store/procedures.rs"]
+mod procedures;
 
 /// Instantiates each named conformance test once per backend.
 macro_rules! conformance {
@@ -59,4 +61,11 @@ conformance!(
     journal_refuses_bad_entries,
     interrupted_step_is_the_last_open_marker,
     components_by_digest,
+    projection_follows_every_status,
+    projection_rebuild_equals_live,
+    list_filters_and_keyset_paging,
+    unknown_event_type_fails_loudly,
+    handler_refuses_and_conflicts,
+    parent_run_guards,
+    generic_handle_with_any_decider,
 );

@@ -52,6 +52,16 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A stream whose events decode but do not fold (no genesis, a repeated genesis, an id that
+    /// does not match its stream).
+    #[error("corrupt stream {stream}: {reason}")]
+    CorruptStream { stream: String, reason: String },
+
+    /// Pins and the events of an append disagree: an event names steps that were not given,
+    /// with another count, or a pin is given that no event names.
+    #[error("pinned steps {hash}: {reason}")]
+    PinMismatch { hash: String, reason: String },
+
     /// Pinned steps whose content does not hash to the hash they are filed under.
     #[error("pinned steps claim hash {claimed} but hash to {actual}")]
     PinHashMismatch { claimed: String, actual: String },

@@ -2,12 +2,13 @@
 //! plus the pinned steps an append may carry. Decoding into domain events happens above this.
 
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::{StoreError, json_kind};
-use crate::domain::Step;
+use crate::domain::codec::DomainEvent;
+use crate::domain::procedure::{canonical_steps_json, sha256_hex as domain_sha256_hex};
+use crate::domain::{EventCodecError, Step};
 
 /// The stream of one procedure.
 pub fn procedure_stream(id: Uuid) -> String {
@@ -115,9 +116,10 @@ impl<'a> AppendRequest<'a> {
     }
 }
 
-/// A step list with the content hash it is filed under: sha256 (hex) of its JSON serialization.
-/// Built only by [`PinnedSteps::new`] (which computes the hash) or read back from the store, so a
-/// hash and its steps always agree.
+/// A step list with the content hash it is filed under: sha256 (hex) of its canonical JSON
+/// (`domain::procedure::canonical_steps_json`, the hash a `Pin` carries). Built only by
+/// [`PinnedSteps::new`] (which computes the hash) or read back from the store (which checks
+/// it), so a hash and its steps always agree.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PinnedSteps {
     hash: String,
@@ -128,13 +130,12 @@ pub struct PinnedSteps {
 impl PinnedSteps {
     /// Serializes the steps once and hashes that text.
     pub fn new(steps: Vec<Step>) -> Result<Self, StoreError> {
-        let json = serde_json::to_string(&steps)
+        let bytes = canonical_steps_json(&steps)
             .map_err(|e| StoreError::Corrupt(format!("steps do not serialize: {e}")))?;
-        Ok(PinnedSteps {
-            hash: sha256_hex(json.as_bytes()),
-            json,
-            steps,
-        })
+        let hash = domain_sha256_hex(&bytes);
+        let json = String::from_utf8(bytes)
+            .map_err(|e| StoreError::Corrupt(format!("steps JSON is not UTF-8: {e}")))?;
+        Ok(PinnedSteps { hash, json, steps })
     }
 
     /// Rebuilds a pin from stored JSON, checking that it still hashes to `hash`.
@@ -177,7 +178,37 @@ impl PinnedSteps {
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    domain_sha256_hex(bytes)
+}
+
+impl RecordedEvent {
+    /// Decodes the event into a domain event. An unknown type is
+    /// [`StoreError::UnknownEventType`], naming the type, the stream and the version.
+    pub fn decode<E: DomainEvent>(&self) -> Result<E, StoreError> {
+        E::from_stored(&self.event_type, self.payload.clone()).map_err(|e| self.codec_error(e))
+    }
+
+    /// [`Self::decode`] without copying the payload.
+    pub fn into_decoded<E: DomainEvent>(mut self) -> Result<E, StoreError> {
+        let payload = std::mem::take(&mut self.payload);
+        E::from_stored(&self.event_type, payload).map_err(|e| self.codec_error(e))
+    }
+
+    fn codec_error(&self, e: EventCodecError) -> StoreError {
+        match e {
+            EventCodecError::UnknownType(event_type) => StoreError::UnknownEventType {
+                stream: self.stream.clone(),
+                version: self.version,
+                event_type,
+            },
+            other => StoreError::Decode {
+                stream: self.stream.clone(),
+                version: self.version,
+                event_type: self.event_type.clone(),
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 /// The store's clock, truncated to microseconds (PostgreSQL's precision) and in UTC, so both

@@ -77,6 +77,38 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// An entry with a fresh (time-ordered) id, no message and an empty detail object.
+    pub fn new(
+        procedure_id: Uuid,
+        step_index: u32,
+        step_kind: StepKind,
+        result: StepResult,
+        at: OffsetDateTime,
+    ) -> Self {
+        JournalEntry {
+            id: Uuid::now_v7(),
+            procedure_id,
+            step_index,
+            step_kind,
+            result,
+            message: None,
+            detail: Json::Object(serde_json::Map::new()),
+            at,
+        }
+    }
+
+    pub fn with_message(self, message: impl Into<String>) -> Self {
+        JournalEntry {
+            message: Some(message.into()),
+            ..self
+        }
+    }
+
+    /// Sets the detail; it must be a JSON object (checked on append).
+    pub fn with_detail(self, detail: Json) -> Self {
+        JournalEntry { detail, ..self }
+    }
+
     pub(crate) fn validate(&self) -> Result<(), StoreError> {
         if !self.detail.is_object() {
             return Err(StoreError::InvalidJournalEntry {

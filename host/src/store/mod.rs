@@ -15,8 +15,10 @@
 pub mod component;
 pub mod error;
 pub mod event;
+pub mod handler;
 pub mod journal;
 pub mod postgres;
+pub mod projection;
 pub mod sqlite;
 
 use std::future::Future;
@@ -29,8 +31,13 @@ pub use event::{
     AppendRequest, NewEvent, PinnedSteps, RecordedEvent, procedure_id_of, procedure_stream,
     run_stream,
 };
+pub use handler::{
+    Aggregate, Committed, HandlerError, Loaded, Procedure, Run, commit, handle, handle_procedure,
+    handle_run, load,
+};
 pub use journal::{JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult};
 pub use postgres::{PgOptions, PgStore};
+pub use projection::{ProcedureSummary, SummaryCursor, SummaryPage, SummaryQuery};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// The most events [`EventStore::read_all`] returns in one call.
@@ -52,8 +59,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
     /// The stream's current version (0 if it does not exist).
-    fn stream_version(&self, stream: &str)
-    -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn stream_version(&self, stream: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Events of all streams with `position > after_position`, in position order, at most
     /// `limit` (1..=[`MAX_READ_ALL`]).
@@ -94,8 +100,10 @@ pub trait StepJournal: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<JournalRecord>, StoreError>> + Send;
 
     /// How many distinct steps of the procedure have an `ok` outcome.
-    fn completed_steps(&self, procedure: Uuid)
-    -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn completed_steps(
+        &self,
+        procedure: Uuid,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Uploaded components by digest.
@@ -112,7 +120,9 @@ pub trait ComponentStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Component>, StoreError>> + Send;
 
     /// All components without their bytes, by name, version, digest.
-    fn list_components(&self) -> impl Future<Output = Result<Vec<ComponentMeta>, StoreError>> + Send;
+    fn list_components(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ComponentMeta>, StoreError>> + Send;
 
     /// Deletes the component; refused with [`StoreError::ComponentInUse`] while a procedure
     /// names it. False if there was none.
@@ -122,10 +132,28 @@ pub trait ComponentStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// All the store's capabilities.
-pub trait Store: EventStore + StepJournal + ComponentStore {}
+/// The procedure summary projection (see [`projection`]).
+pub trait SummaryStore: Clone + Send + Sync + 'static {
+    fn procedure_summary(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<ProcedureSummary>, StoreError>> + Send;
 
-impl<T: EventStore + StepJournal + ComponentStore> Store for T {}
+    /// A page of summaries, newest first, filtered by status and parent run.
+    fn list_procedures(
+        &self,
+        query: &SummaryQuery,
+    ) -> impl Future<Output = Result<SummaryPage, StoreError>> + Send;
+
+    /// Replaces every summary row with a fresh fold of the streams, in one transaction; returns
+    /// the number of rows. An undecodable stream fails the rebuild and keeps the old rows.
+    fn rebuild_summaries(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// All the store's capabilities.
+pub trait Store: EventStore + StepJournal + ComponentStore + SummaryStore {}
+
+impl<T: EventStore + StepJournal + ComponentStore + SummaryStore> Store for T {}
 
 /// Implements the traits for a backend by delegating to its inherent methods.
 macro_rules! delegate_backend {
@@ -193,6 +221,24 @@ macro_rules! delegate_backend {
             }
             async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
                 <$ty>::delete_component(self, digest).await
+            }
+        }
+
+        impl SummaryStore for $ty {
+            async fn procedure_summary(
+                &self,
+                id: Uuid,
+            ) -> Result<Option<ProcedureSummary>, StoreError> {
+                <$ty>::procedure_summary(self, id).await
+            }
+            async fn list_procedures(
+                &self,
+                query: &SummaryQuery,
+            ) -> Result<SummaryPage, StoreError> {
+                <$ty>::list_procedures(self, query).await
+            }
+            async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
+                <$ty>::rebuild_summaries(self).await
             }
         }
     };
@@ -285,6 +331,18 @@ impl ComponentStore for AnyStore {
     }
 }
 
+impl SummaryStore for AnyStore {
+    async fn procedure_summary(&self, id: Uuid) -> Result<Option<ProcedureSummary>, StoreError> {
+        dispatch!(self, s => SummaryStore::procedure_summary(s, id).await)
+    }
+    async fn list_procedures(&self, query: &SummaryQuery) -> Result<SummaryPage, StoreError> {
+        dispatch!(self, s => SummaryStore::list_procedures(s, query).await)
+    }
+    async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
+        dispatch!(self, s => SummaryStore::rebuild_summaries(s).await)
+    }
+}
+
 impl AnyStore {
     /// Closes the backend's connections.
     pub async fn close(&self) {
@@ -321,7 +379,9 @@ pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
         let connect = rebuilt
             .parse::<sqlx::sqlite::SqliteConnectOptions>()
             .map_err(|e| bad(e.to_string()))?;
-        Ok(AnyStore::Sqlite(SqliteStore::open_with(connect, options).await?))
+        Ok(AnyStore::Sqlite(
+            SqliteStore::open_with(connect, options).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut options = PgOptions::default();
         let mut passthrough = Vec::new();
@@ -361,4 +421,76 @@ fn join_params(base: &str, params: &[(&str, &str)]) -> String {
     }
     let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{base}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn url_parameters_split_and_rejoin() {
+        let (base, params) = split_params("sqlite:///var/baton.db?mode=rwc&synchronous=full");
+        assert_eq!(base, "sqlite:///var/baton.db");
+        assert_eq!(params, [("mode", "rwc"), ("synchronous", "full")]);
+        assert_eq!(
+            join_params(base, &[("mode", "rwc")]),
+            "sqlite:///var/baton.db?mode=rwc"
+        );
+        assert_eq!(join_params(base, &[]), base);
+        let (base, params) = split_params("postgres://u@h/db");
+        assert_eq!((base, params.len()), ("postgres://u@h/db", 0));
+        let (_, params) = split_params("x?flag&&k=v");
+        assert_eq!(params, [("flag", ""), ("k", "v")]);
+    }
+
+    #[test]
+    fn synchronous_levels_parse_case_insensitively() {
+        assert_eq!("FULL".parse::<Synchronous>().unwrap(), Synchronous::Full);
+        assert_eq!(
+            "normal".parse::<Synchronous>().unwrap(),
+            Synchronous::Normal
+        );
+        assert_eq!("Extra".parse::<Synchronous>().unwrap(), Synchronous::Extra);
+        // OFF is deliberately not offered: it would lose acknowledged commits on a crash.
+        assert!("off".parse::<Synchronous>().is_err());
+        assert_eq!(Synchronous::default(), Synchronous::Normal);
+    }
+
+    #[test]
+    fn summary_cursors_round_trip_and_reject_garbage() {
+        let c: SummaryCursor = "p42".parse().unwrap();
+        assert_eq!(c.to_string(), "p42");
+        for bad in ["", "p", "42", "p-1", "px", "p18446744073709551616"] {
+            assert!(bad.parse::<SummaryCursor>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pinned_steps_hash_like_the_domain_pin() {
+        use crate::domain::procedure::Pin;
+        use crate::domain::{Setpoint, Step, Value};
+        let steps = vec![Step::Setpoint(Setpoint {
+            channel: "x".into(),
+            value: Value::Int(1),
+            readback: None,
+            tolerance: None,
+            settle_ms: None,
+        })];
+        let pinned = PinnedSteps::new(steps.clone()).unwrap();
+        let pin = Pin::for_steps(&steps, "d".into(), vec![], vec![], "r".into()).unwrap();
+        assert_eq!(pinned.hash(), pin.content_hash);
+        assert_eq!(pinned.len() as u64, pin.step_count);
+        // A stored pin whose text no longer hashes to its key is caught on read.
+        let other = PinnedSteps::new(Vec::new()).unwrap();
+        assert!(matches!(
+            PinnedSteps::from_stored(other.hash(), pinned.json().to_owned()),
+            Err(StoreError::PinHashMismatch { .. })
+        ));
+        assert_eq!(
+            PinnedSteps::from_stored(pinned.hash(), pinned.json().to_owned()).unwrap(),
+            pinned
+        );
+    }
 }

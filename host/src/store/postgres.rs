@@ -19,6 +19,7 @@ use super::event::{AppendRequest, PinnedSteps, RecordedEvent, normalize_time, no
 use super::journal::{
     JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult, step_kind_from_str,
 };
+use super::projection::{ProcedureSummary, SummaryPage, SummaryQuery};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -184,6 +185,7 @@ impl PgStore {
         request.validate()?;
         let mut tx = self.begin_write().await?;
         let recorded = Self::append_in(&mut tx, &request).await?;
+        super::projection::postgres::apply(&mut tx, &recorded).await?;
         tx.commit().await?;
         Ok(recorded)
     }
@@ -232,6 +234,35 @@ impl PgStore {
                 .await?;
         json.map(|json| PinnedSteps::from_stored(hash, json))
             .transpose()
+    }
+
+    // ---- summary projection ----------------------------------------------------------------
+
+    pub(crate) async fn procedure_summary(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<ProcedureSummary>, StoreError> {
+        super::projection::postgres::get(self.reader(), id).await
+    }
+
+    pub(crate) async fn list_procedures(
+        &self,
+        query: &SummaryQuery,
+    ) -> Result<SummaryPage, StoreError> {
+        super::projection::postgres::list(self.reader(), query).await
+    }
+
+    pub(crate) async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // Appends wait, so no append's projection update interleaves with the rebuild.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(EVENTS_LOCK.0)
+            .bind(EVENTS_LOCK.1)
+            .execute(&mut *tx)
+            .await?;
+        let count = super::projection::postgres::rebuild(&mut tx).await?;
+        tx.commit().await?;
+        Ok(count)
     }
 
     // ---- journal ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -32,6 +32,7 @@ use super::event::{AppendRequest, PinnedSteps, RecordedEvent, normalize_time, no
 use super::journal::{
     JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult, step_kind_from_str,
 };
+use super::projection::{ProcedureSummary, SummaryPage, SummaryQuery};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -239,6 +240,7 @@ impl SqliteStore {
         request.validate()?;
         let mut tx = self.begin_write().await?;
         let recorded = Self::append_in(&mut tx, &request).await?;
+        super::projection::sqlite::apply(&mut tx, &recorded).await?;
         tx.commit().await?;
         Ok(recorded)
     }
@@ -289,6 +291,30 @@ impl SqliteStore {
             .transpose()
     }
 
+    // ---- summary projection ----------------------------------------------------------------
+
+    pub(crate) async fn procedure_summary(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<ProcedureSummary>, StoreError> {
+        super::projection::sqlite::get(self.reader(), id).await
+    }
+
+    pub(crate) async fn list_procedures(
+        &self,
+        query: &SummaryQuery,
+    ) -> Result<SummaryPage, StoreError> {
+        super::projection::sqlite::list(self.reader(), query).await
+    }
+
+    pub(crate) async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+
+        let count = super::projection::sqlite::rebuild(&mut tx).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     // ---- journal ---------------------------------------------------------------------------
 
     pub(crate) async fn append_journal(
@@ -298,64 +324,78 @@ impl SqliteStore {
         for entry in entries {
             entry.validate()?;
         }
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let procedure = entry.procedure_id.hyphenated().to_string();
-            let detail = serde_json::to_string(&entry.detail)
-                .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))?;
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
-                 result, failure_class, message, detail, at) VALUES (?, ?, \
-                 (SELECT COALESCE(MAX(sequence), 0) + 1 FROM step_journal WHERE procedure_id = ?), \
-                 ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING sequence",
-            )
-            .bind(entry.id.hyphenated().to_string())
-            .bind(&procedure)
-            .bind(&procedure)
-            .bind(i64::from(entry.step_index))
-            .bind(entry.step_kind.as_str())
-            .bind(entry.result.as_str())
-            .bind(entry.result.failure_class().map(|c| c.as_str()))
-            .bind(entry.message.as_deref())
-            .bind(detail)
-            .bind(normalize_time(entry.at))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let appended = match inserted {
-                Some(sequence) => JournalAppended {
-                    id: entry.id,
-                    sequence: non_negative(sequence, "sequence")?,
-                    inserted: true,
-                },
-                None => {
-                    let row = sqlx::query(
-                        "SELECT procedure_id, sequence FROM step_journal WHERE id = ?",
-                    )
-                    .bind(entry.id.hyphenated().to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let owner: String = row.try_get("procedure_id")?;
-                    if owner != procedure {
-                        return Err(StoreError::InvalidJournalEntry {
-                            id: entry.id,
-                            reason: format!("the id is already used by procedure {owner}"),
-                        });
-                    }
-                    JournalAppended {
-                        id: entry.id,
-                        sequence: non_negative(row.try_get("sequence")?, "sequence")?,
-                        inserted: false,
-                    }
+        match entries {
+            [] => Ok(Vec::new()),
+            // The conductor's hot path: one statement, committed on its own (SQLite makes a
+            // single statement atomic), so one round trip to the database thread, not three.
+            [entry] => {
+                let mut conn = self.writer.acquire().await?;
+                Ok(vec![Self::insert_entry(&mut conn, entry).await?])
+            }
+            _ => {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    out.push(Self::insert_entry(&mut tx, entry).await?);
                 }
-            };
-            out.push(appended);
+                tx.commit().await?;
+                Ok(out)
+            }
         }
-        tx.commit().await?;
-        Ok(out)
+    }
+
+    async fn insert_entry(
+        conn: &mut SqliteConnection,
+        entry: &JournalEntry,
+    ) -> Result<JournalAppended, StoreError> {
+        let procedure = entry.procedure_id.hyphenated().to_string();
+        let detail = serde_json::to_string(&entry.detail)
+            .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))?;
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
+             result, failure_class, message, detail, at) VALUES (?, ?, \
+             (SELECT COALESCE(MAX(sequence), 0) + 1 FROM step_journal WHERE procedure_id = ?), \
+             ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING sequence",
+        )
+        .bind(entry.id.hyphenated().to_string())
+        .bind(&procedure)
+        .bind(&procedure)
+        .bind(i64::from(entry.step_index))
+        .bind(entry.step_kind.as_str())
+        .bind(entry.result.as_str())
+        .bind(entry.result.failure_class().map(|c| c.as_str()))
+        .bind(entry.message.as_deref())
+        .bind(detail)
+        .bind(normalize_time(entry.at))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let appended = match inserted {
+            Some(sequence) => JournalAppended {
+                id: entry.id,
+                sequence: non_negative(sequence, "sequence")?,
+                inserted: true,
+            },
+            None => {
+                let row =
+                    sqlx::query("SELECT procedure_id, sequence FROM step_journal WHERE id = ?")
+                        .bind(entry.id.hyphenated().to_string())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                let owner: String = row.try_get("procedure_id")?;
+                if owner != procedure {
+                    return Err(StoreError::InvalidJournalEntry {
+                        id: entry.id,
+                        reason: format!("the id is already used by procedure {owner}"),
+                    });
+                }
+                JournalAppended {
+                    id: entry.id,
+                    sequence: non_negative(row.try_get("sequence")?, "sequence")?,
+                    inserted: false,
+                }
+            }
+        };
+        Ok(appended)
     }
 
     pub(crate) async fn journal(
@@ -456,12 +496,11 @@ impl SqliteStore {
 
     pub(crate) async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let users: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM procedure_summary WHERE component_digest = ?",
-        )
-        .bind(digest)
-        .fetch_one(&mut *tx)
-        .await?;
+        let users: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM procedure_summary WHERE component_digest = ?")
+                .bind(digest)
+                .fetch_one(&mut *tx)
+                .await?;
         if users > 0 {
             return Err(StoreError::ComponentInUse {
                 digest: digest.to_owned(),

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use baton_host::domain::{
-    Action, Check, Criterion, FailureClass, Setpoint, Step, StepKind, Value,
-};
+use baton_host::domain::{Action, Check, Criterion, FailureClass, Setpoint, Step, StepKind, Value};
 use baton_host::store::{
     AppendRequest, JournalEntry, JournalPage, NewComponent, NewEvent, PinnedSteps, StepResult,
     StoreError,
@@ -15,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::harness::Backend;
+pub use super::procedures::*;
 
 fn stream(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::new_v4())
@@ -33,21 +32,33 @@ pub async fn append_and_read<S: Backend>(store: &S) {
         event("Created", json!({"name": "a", "n": 1})),
         event("Renamed", json!({"name": "b"})),
     ];
-    let recorded = store.append(AppendRequest::new(&s, 0, &first)).await.unwrap();
+    let recorded = store
+        .append(AppendRequest::new(&s, 0, &first))
+        .await
+        .unwrap();
     assert_eq!(recorded.len(), 2);
     assert_eq!((recorded[0].version, recorded[1].version), (1, 2));
     assert!(recorded[0].position < recorded[1].position);
     assert_eq!(recorded[0].id, first[0].id);
 
-    let second = [event("Renamed", json!({"name": "c", "list": [1, 2.5, "x", null]}))];
-    let more = store.append(AppendRequest::new(&s, 2, &second)).await.unwrap();
+    let second = [event(
+        "Renamed",
+        json!({"name": "c", "list": [1, 2.5, "x", null]}),
+    )];
+    let more = store
+        .append(AppendRequest::new(&s, 2, &second))
+        .await
+        .unwrap();
     assert_eq!(more[0].version, 3);
 
     let read = store.read_stream(&s).await.unwrap();
     assert_eq!(read.len(), 3);
     assert_eq!(read[..2], recorded[..]);
     assert_eq!(read[2], more[0]);
-    assert_eq!(read[2].payload, json!({"name": "c", "list": [1, 2.5, "x", null]}));
+    assert_eq!(
+        read[2].payload,
+        json!({"name": "c", "list": [1, 2.5, "x", null]})
+    );
     assert_eq!(read[0].event_type, "Created");
     assert_eq!(read[0].stream, s);
     assert_eq!(store.stream_version(&s).await.unwrap(), 3);
@@ -61,7 +72,11 @@ pub async fn stale_version_is_a_typed_conflict<S: Backend>(store: &S) {
         .unwrap();
     for expected in [0, 2, 7] {
         let err = store
-            .append(AppendRequest::new(&s, expected, &[event("Again", json!({}))]))
+            .append(AppendRequest::new(
+                &s,
+                expected,
+                &[event("Again", json!({}))],
+            ))
             .await
             .unwrap_err();
         match err {
@@ -137,7 +152,10 @@ pub async fn read_all_is_in_position_order<S: Backend>(store: &S) {
         .filter(|e| streams.contains(&e.stream))
         .cloned()
         .collect();
-    assert_eq!(ours, appended, "read_all returns events in the order they committed");
+    assert_eq!(
+        ours, appended,
+        "read_all returns events in the order they committed"
+    );
     assert!(all.windows(2).all(|w| w[0].position < w[1].position));
 
     // Paging by position visits the same events.
@@ -175,7 +193,10 @@ pub async fn bad_appends_are_refused<S: Backend>(store: &S) {
     let array = event("Created", json!([1, 2]));
     assert!(matches!(
         store.append(AppendRequest::new(&s, 0, &[array])).await,
-        Err(StoreError::PayloadNotObject { kind: "an array", .. })
+        Err(StoreError::PayloadNotObject {
+            kind: "an array",
+            ..
+        })
     ));
     assert!(matches!(
         store.append(AppendRequest::new(&s, 0, &[])).await,
@@ -195,7 +216,12 @@ pub async fn bad_appends_are_refused<S: Backend>(store: &S) {
     ));
     // A valid event followed by an invalid one: nothing of the batch lands.
     let mixed = [event("Created", json!({})), event("Broken", json!(3))];
-    assert!(store.append(AppendRequest::new(&s, 0, &mixed)).await.is_err());
+    assert!(
+        store
+            .append(AppendRequest::new(&s, 0, &mixed))
+            .await
+            .is_err()
+    );
     assert_eq!(store.stream_version(&s).await.unwrap(), 0);
 
     // A reused event id violates the unique id; the whole append rolls back.
@@ -218,7 +244,10 @@ pub async fn history_is_append_only<S: Backend>(store: &S) {
         .unwrap();
     let err = store.try_update_event(&s).await.unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
-    assert_eq!(store.read_stream(&s).await.unwrap()[0].event_type, "Created");
+    assert_eq!(
+        store.read_stream(&s).await.unwrap()[0].event_type,
+        "Created"
+    );
 }
 
 /// The test a doubly encoded payload fails: the database's own JSON operators must see the
@@ -229,12 +258,18 @@ pub async fn payloads_are_queryable_in_the_database<S: Backend>(store: &S) {
         "Measured",
         json!({"field": "value", "count": 42, "nested": {"deep": true}}),
     )];
-    store.append(AppendRequest::new(&s, 0, &events)).await.unwrap();
+    store
+        .append(AppendRequest::new(&s, 0, &events))
+        .await
+        .unwrap();
     assert_eq!(
         store.payload_field(&s, "field").await.as_deref(),
         Some("value")
     );
-    assert_eq!(store.payload_field(&s, "count").await.as_deref(), Some("42"));
+    assert_eq!(
+        store.payload_field(&s, "count").await.as_deref(),
+        Some("42")
+    );
     assert_eq!(store.payload_field(&s, "missing").await, None);
 }
 
@@ -276,7 +311,12 @@ pub async fn pinned_steps_round_trip<S: Backend>(store: &S) {
     assert!(store.pinned_steps(pin.hash()).await.unwrap().is_none());
 
     let s = stream("pinned");
-    let pinned = || [event("Pinned", json!({"content_hash": pin.hash(), "step_count": 3}))];
+    let pinned = || {
+        [event(
+            "Pinned",
+            json!({"content_hash": pin.hash(), "step_count": 3}),
+        )]
+    };
     let events = pinned();
     let pins = [pin.clone()];
     store
@@ -310,35 +350,49 @@ pub async fn pinned_steps_round_trip<S: Backend>(store: &S) {
         .append(AppendRequest::new(&third, 0, &pinned()).with_pins(std::slice::from_ref(&empty)))
         .await
         .unwrap();
-    assert!(store.pinned_steps(empty.hash()).await.unwrap().unwrap().is_empty());
+    assert!(
+        store
+            .pinned_steps(empty.hash())
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn entry(procedure: Uuid, step_index: u32, kind: StepKind, result: StepResult) -> JournalEntry {
-    JournalEntry {
-        id: Uuid::new_v4(),
-        procedure_id: procedure,
+    JournalEntry::new(
+        procedure,
         step_index,
-        step_kind: kind,
+        kind,
         result,
-        message: None,
-        detail: json!({}),
-        at: OffsetDateTime::now_utc(),
-    }
+        OffsetDateTime::now_utc(),
+    )
 }
 
 pub async fn journal_is_idempotent_and_dense<S: Backend>(store: &S) {
     let p = Uuid::new_v4();
     let q = Uuid::new_v4();
-    let mut first = entry(p, 0, StepKind::Setpoint, StepResult::InFlight);
-    first.detail = json!({"target": 8.333, "channel": "mono:energy"});
-    first.message = Some("driving mono:energy".into());
-    let appended = store.append_journal(std::slice::from_ref(&first)).await.unwrap();
+    let first = entry(p, 0, StepKind::Setpoint, StepResult::InFlight)
+        .with_detail(json!({"target": 8.333, "channel": "mono:energy"}))
+        .with_message("driving mono:energy");
+    assert_eq!(
+        entry(p, 0, StepKind::Check, StepResult::Ok).detail,
+        json!({})
+    );
+    let appended = store
+        .append_journal(std::slice::from_ref(&first))
+        .await
+        .unwrap();
     assert_eq!(appended.len(), 1);
     assert!(appended[0].inserted);
     assert_eq!(appended[0].sequence, 1);
 
     // The same entry again (a retried write) stores nothing new.
-    let again = store.append_journal(std::slice::from_ref(&first)).await.unwrap();
+    let again = store
+        .append_journal(std::slice::from_ref(&first))
+        .await
+        .unwrap();
     assert!(!again[0].inserted);
     assert_eq!(again[0].sequence, 1);
 
@@ -348,11 +402,19 @@ pub async fn journal_is_idempotent_and_dense<S: Backend>(store: &S) {
         entry(q, 0, StepKind::Check, StepResult::Ok),
         entry(p, 1, StepKind::Action, StepResult::InFlight),
         first.clone(),
-        entry(p, 1, StepKind::Action, StepResult::Failed(FailureClass::Timeout)),
+        entry(
+            p,
+            1,
+            StepKind::Action,
+            StepResult::Failed(FailureClass::Timeout),
+        ),
     ];
     let appended = store.append_journal(&batch).await.unwrap();
     let seqs: Vec<(u64, bool)> = appended.iter().map(|a| (a.sequence, a.inserted)).collect();
-    assert_eq!(seqs, [(2, true), (1, true), (3, true), (1, false), (4, true)]);
+    assert_eq!(
+        seqs,
+        [(2, true), (1, true), (3, true), (1, false), (4, true)]
+    );
 
     let journal = store.journal(p, JournalPage::first(100)).await.unwrap();
     assert_eq!(journal.len(), 4);
@@ -385,7 +447,14 @@ pub async fn journal_is_idempotent_and_dense<S: Backend>(store: &S) {
         .await
         .unwrap();
     assert!(tail.is_empty());
-    assert_eq!(store.journal(q, JournalPage::first(10)).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .journal(q, JournalPage::first(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 pub async fn journal_refuses_bad_entries<S: Backend>(store: &S) {
@@ -398,12 +467,19 @@ pub async fn journal_refuses_bad_entries<S: Backend>(store: &S) {
         Err(StoreError::InvalidJournalEntry { id, .. }) if id == bad.id
     ));
     assert!(
-        store.journal(p, JournalPage::first(10)).await.unwrap().is_empty(),
+        store
+            .journal(p, JournalPage::first(10))
+            .await
+            .unwrap()
+            .is_empty(),
         "a refused batch writes nothing"
     );
 
     // An entry id already used by another procedure is not silently accepted.
-    store.append_journal(std::slice::from_ref(&good)).await.unwrap();
+    store
+        .append_journal(std::slice::from_ref(&good))
+        .await
+        .unwrap();
     let mut stolen = good.clone();
     stolen.procedure_id = Uuid::new_v4();
     assert!(matches!(
@@ -468,7 +544,13 @@ pub async fn interrupted_step_is_the_last_open_marker<S: Backend>(store: &S) {
         2,
         "a step completed twice counts once"
     );
-    assert!(store.interrupted_step(Uuid::new_v4()).await.unwrap().is_none());
+    assert!(
+        store
+            .interrupted_step(Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 fn component(bytes: &[u8], name: &str) -> NewComponent {

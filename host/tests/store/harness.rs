@@ -145,12 +145,19 @@ pub async fn postgres() -> Option<Postgres> {
         if in_ci() {
             panic!("{PG_ENV} is not set, and CI=true: the PostgreSQL conformance suite must run");
         }
-        eprintln!(
-            "\n==================== POSTGRESQL SUITE SKIPPED ====================\n\
-             {PG_ENV} is not set, so this test did NOT run against PostgreSQL.\n\
-             export {PG_ENV}=postgres://postgres@127.0.0.1:5432/test to run it.\n\
-             =================================================================\n"
-        );
+        static BANNER: std::sync::Once = std::sync::Once::new();
+        BANNER.call_once(|| {
+            // Straight to the stderr handle: libtest captures `eprintln!`, not this.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n==================== POSTGRESQL SUITE SKIPPED ====================\n\
+                 {PG_ENV} is not set, so the postgres::* tests did NOT run against\n\
+                 PostgreSQL (they pass vacuously). To run them:\n\
+                 export {PG_ENV}=postgres://postgres@127.0.0.1:5432/test\n\
+                 =================================================================\n"
+            );
+        });
         return None;
     };
     let schema = format!("baton_test_{}", uuid::Uuid::new_v4().simple());

@@ -40,7 +40,11 @@ async fn opens_private_memory_databases() {
     .await
     .unwrap();
     assert_eq!(a.stream_version("s").await.unwrap(), 1);
-    assert_eq!(b.stream_version("s").await.unwrap(), 0, "memory stores are private");
+    assert_eq!(
+        b.stream_version("s").await.unwrap(),
+        0,
+        "memory stores are private"
+    );
 }
 
 #[tokio::test]
