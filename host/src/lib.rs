@@ -3,6 +3,7 @@
 //! `ports` (devices), `conductor` (orchestration), `cli` (the `baton` binary's commands).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod cli;
 pub mod conductor;
 pub mod domain;
 pub mod ports;

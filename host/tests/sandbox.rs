@@ -5,8 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "sandbox/cache.rs"]
+mod cache;
 #[path = "sandbox/calls.rs"]
 mod calls;
+#[path = "sandbox/cli.rs"]
+mod cli;
+#[path = "sandbox/golden.rs"]
+mod golden;
+#[path = "sandbox/hostile.rs"]
+mod hostile;
 #[path = "sandbox/load.rs"]
 mod load;
 #[path = "sandbox/wat.rs"]

@@ -108,6 +108,14 @@ fn classify(err: &wasmtime::Error, state: &HostState, limits: &Limits) -> Resolv
                 requested: memory_denied.unwrap_or_default(),
                 limit: limits.memory_bytes,
             },
+            // Rust and C guests keep their own stack in linear memory; without bound, it ends
+            // below address 0 and the next frame is out of bounds.
+            Trap::MemoryOutOfBounds => ResolveError::Trap {
+                message: format!(
+                    "{trap} (this is where a guest whose stack lives in linear memory, as Rust's \
+                     and C's do, ends up when it recurses without bound)"
+                ),
+            },
             other => ResolveError::Trap {
                 message: panic_message(&state.log.contents()).unwrap_or_else(|| other.to_string()),
             },

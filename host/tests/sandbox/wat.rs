@@ -55,6 +55,8 @@ pub enum Behaviour {
     Loop,
     /// Executes `unreachable`.
     Trap,
+    /// Calls itself without end, on the wasm stack.
+    Recurse,
 }
 
 /// The memory image: data laid out from address 8 upwards (0 stays a null pointer).
@@ -266,6 +268,7 @@ pub fn procedure(name: &str, behaviour: &Behaviour) -> Vec<u8> {
         }
         Behaviour::Loop => "(loop $l (br $l)) unreachable".to_string(),
         Behaviour::Trap => "unreachable".to_string(),
+        Behaviour::Recurse => "(call $deeper (i64.const 0)) i32.wrap_i64".to_string(),
     };
     let heap = img.bytes.len().div_ceil(16) * 16 + 16;
     let pages = (heap + (1 << 16)).div_ceil(1 << 16);
@@ -282,6 +285,8 @@ pub fn procedure(name: &str, behaviour: &Behaviour) -> Vec<u8> {
       (global.set $heap (i32.add (local.get $p) (local.get 3)))
       (local.get $p))
     (func (export "describe") (result i32) i32.const {info})
+    (func $deeper (param i64) (result i64)
+      (i64.add (call $deeper (i64.add (local.get 0) (i64.const 1))) (local.get 0)))
     (func (export "resolve") (param i32 i32) (result i32) {body})
     (data (i32.const 0) "{data}"))
   (core instance $i (instantiate $m))

@@ -1,0 +1,4 @@
+//! The `baton` binary's commands, as library code so they can be tested; `main.rs` only parses
+//! the command line and maps outcomes to exit codes.
+
+pub mod validate;
