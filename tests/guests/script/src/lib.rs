@@ -80,7 +80,9 @@ fn push(plan: &mut Plan, step: &str) -> Result<(), String> {
             }
             plan.push(check);
         }
-        ["equals", channel, value] => plan.push(Check::equals(*channel, number(value)?)),
+        ["equals", channel, value] => {
+            plan.push(Check::equals(*channel, number(value)?));
+        }
         ["act", device, command] => {
             let mut action = Action::new(*device, *command);
             for (name, value) in options.iter().filter_map(|o| o.split_once('=')) {
