@@ -1,0 +1,296 @@
+//! What every handler shares: the conductor (and through it the store, sandbox, router and
+//! catalog), the metrics, the limits, the conducts this process started (for progress and
+//! ETA), the results of background conducts, and the shutdown switch.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::observe::ObservedStore;
+use crate::conductor::{ConductError, ConductOutcome, Conductor, StopRequest, Verb};
+use crate::store::AnyStore;
+
+/// Limits of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest component upload, in bytes (413 above it).
+    pub component_limit: usize,
+    /// Largest JSON body, in bytes (413 above it).
+    pub json_limit: usize,
+    /// Deadline of an ordinary request. Conducts (`?wait=true` may take hours) and progress
+    /// streams have none.
+    pub request_timeout: Duration,
+    /// How often a progress stream looks for entries another host appended.
+    pub stream_poll: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            component_limit: 16 << 20,
+            json_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            stream_poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A conduct verb with its argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConductVerb {
+    Conduct,
+    TryConduct,
+    Reconduct { boundary: Option<u64> },
+}
+
+impl ConductVerb {
+    pub fn verb(self) -> Verb {
+        match self {
+            ConductVerb::Conduct => Verb::Conduct,
+            ConductVerb::TryConduct => Verb::TryConduct,
+            ConductVerb::Reconduct { .. } => Verb::Reconduct,
+        }
+    }
+}
+
+/// A conduct this process runs, as progress needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct ActiveConduct {
+    pub verb: Verb,
+    pub since: Instant,
+}
+
+/// How the last background conduct of a procedure ended (`?wait=false`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BackgroundResult {
+    /// Still running.
+    Running { verb: Verb },
+    /// Ran: the body a waited conduct would have answered with.
+    Finished { outcome: ConductOutcome },
+    /// Refused before anything ran: the problem a waited conduct would have answered with.
+    Refused {
+        #[schema(value_type = super::error::ProblemBody)]
+        problem: serde_json::Value,
+    },
+}
+
+/// The shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState(Arc<Inner>);
+
+pub struct Inner {
+    pub conductor: Conductor<ObservedStore>,
+    pub metrics: Arc<Metrics>,
+    pub config: ApiConfig,
+    active: Mutex<HashMap<Uuid, ActiveConduct>>,
+    background: Mutex<HashMap<Uuid, BackgroundResult>>,
+    background_running: AtomicUsize,
+    background_done: Notify,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Deref for ApiState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Keeps a conduct in the active map for as long as it runs.
+struct ActiveGuard<'a> {
+    state: &'a Inner,
+    id: Uuid,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.state.active.lock() {
+            active.remove(&self.id);
+        }
+    }
+}
+
+/// The most background results kept; the oldest are forgotten first (they are in the journal).
+const BACKGROUND_RESULTS: usize = 1_000;
+
+impl ApiState {
+    pub fn new(
+        conductor: Conductor<ObservedStore>,
+        metrics: Arc<Metrics>,
+        config: ApiConfig,
+    ) -> Self {
+        ApiState(Arc::new(Inner {
+            conductor,
+            metrics,
+            config,
+            active: Mutex::default(),
+            background: Mutex::default(),
+            background_running: AtomicUsize::new(0),
+            background_done: Notify::new(),
+            shutdown: watch::channel(false).0,
+        }))
+    }
+
+    pub fn store(&self) -> &ObservedStore {
+        self.conductor.store()
+    }
+
+    /// The backend without the observation layer (tokens need nothing else).
+    pub fn backend(&self) -> &AnyStore {
+        self.store().inner()
+    }
+
+    /// The conduct of `id` this process runs, if any.
+    pub fn active(&self, id: Uuid) -> Option<ActiveConduct> {
+        self.active.lock().ok()?.get(&id).copied()
+    }
+
+    /// Steps done in the running conduct of `id` (this process only).
+    pub fn active_completed(&self, id: Uuid) -> Option<u64> {
+        self.conductor
+            .conducts()
+            .get(id)
+            .map(|h| h.completed.load(Ordering::Relaxed))
+    }
+
+    pub fn background_result(&self, id: Uuid) -> Option<BackgroundResult> {
+        self.background.lock().ok()?.get(&id).cloned()
+    }
+
+    fn set_background(&self, id: Uuid, result: BackgroundResult) {
+        if let Ok(mut map) = self.background.lock() {
+            if map.len() >= BACKGROUND_RESULTS && !map.contains_key(&id) {
+                // Forget finished results first; a running one is still being reported on.
+                let finished: Vec<Uuid> = map
+                    .iter()
+                    .filter(|(_, r)| !matches!(r, BackgroundResult::Running { .. }))
+                    .map(|(id, _)| *id)
+                    .take(BACKGROUND_RESULTS / 10)
+                    .collect();
+                for id in finished {
+                    map.remove(&id);
+                }
+            }
+            map.insert(id, result);
+        }
+    }
+
+    /// Runs a conduct verb here and now, recording it for progress and metrics.
+    pub async fn conduct(
+        &self,
+        id: Uuid,
+        verb: ConductVerb,
+    ) -> Result<ConductOutcome, ConductError> {
+        if let Ok(mut active) = self.active.lock() {
+            active.insert(
+                id,
+                ActiveConduct {
+                    verb: verb.verb(),
+                    since: Instant::now(),
+                },
+            );
+        }
+        let _guard = ActiveGuard { state: &self.0, id };
+        let result = match verb {
+            ConductVerb::Conduct => self.conductor.conduct(id, Verb::Conduct).await,
+            ConductVerb::TryConduct => self.conductor.conduct(id, Verb::TryConduct).await,
+            ConductVerb::Reconduct { boundary } => self.conductor.reconduct(id, boundary).await,
+        };
+        let verb_name = verb.verb().as_str();
+        match &result {
+            Ok(outcome) => {
+                self.metrics
+                    .conduct(verb_name, &outcome.status.as_str().to_ascii_lowercase());
+                self.observe_resolution(outcome);
+            }
+            Err(_) => self.metrics.conduct(verb_name, "refused"),
+        }
+        result
+    }
+
+    fn observe_resolution(&self, outcome: &ConductOutcome) {
+        if let Some(cost) = &outcome.resolution {
+            self.metrics.guest_fuel.observe(cost.fuel_used as f64);
+            self.metrics.resolve_seconds.observe(cost.resolve_seconds);
+        }
+    }
+
+    /// Starts a conduct verb in the background; its end lands in [`Self::background_result`].
+    pub fn spawn_conduct(&self, id: Uuid, verb: ConductVerb) {
+        self.set_background(id, BackgroundResult::Running { verb: verb.verb() });
+        self.background_running.fetch_add(1, Ordering::SeqCst);
+        let state = self.clone();
+        tokio::spawn(async move {
+            let result = state.conduct(id, verb).await;
+            let recorded = match result {
+                Ok(outcome) => BackgroundResult::Finished { outcome },
+                Err(e) => {
+                    let error = ApiError::from(e);
+                    tracing::warn!(procedure = %id, error = %error, "background conduct refused");
+                    BackgroundResult::Refused {
+                        problem: serde_json::to_value(error.body()).unwrap_or_default(),
+                    }
+                }
+            };
+            state.set_background(id, recorded);
+            if state.background_running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                state.background_done.notify_waiters();
+            }
+        });
+    }
+
+    /// True once shutdown has begun.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// A receiver that turns true when shutdown begins (progress streams end on it).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Begins a graceful shutdown: new conducts are refused, and every conduct running here is
+    /// asked to hold at its next step boundary (cause `host-restart`).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.stop_all();
+    }
+
+    fn stop_all(&self) -> usize {
+        let running = self.conductor.conducts().running();
+        for id in &running {
+            self.conductor.request_stop(
+                *id,
+                StopRequest::Shutdown {
+                    reason: "host shutting down".into(),
+                },
+            );
+        }
+        running.len()
+    }
+
+    /// Waits until no conduct runs in this process (background ones included), asking any that
+    /// starts meanwhile to stop as well.
+    pub async fn wait_for_conducts(&self) {
+        loop {
+            let notified = self.background_done.notified();
+            let running = self.stop_all();
+            if running == 0 && self.background_running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            // A step may take long (an acquisition); the boundary is what we wait for.
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
+    }
+}
