@@ -107,14 +107,7 @@ pub(crate) async fn execute_from<J: StepJournal>(
         }
         let kind = step.kind();
         if kind.has_effect() {
-            pending.push(entry(
-                procedure,
-                step_index,
-                kind,
-                StepResult::InFlight,
-                None,
-                detail(step, None),
-            ));
+            pending.push(entry(procedure, step_index, kind, StepResult::InFlight, None, detail(step, None)));
             if let Err(end) = flush(journal, &mut pending, step_index).await {
                 walk.end = end;
                 return walk;
@@ -183,19 +176,11 @@ async fn flush<J: StepJournal>(
 
 /// Sends one step to the router. Ok carries the device's answer (an action's JSON, a check's
 /// reading), Err the failure class and message.
-async fn dispatch(
-    router: &Router,
-    step: &Step,
-) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
+async fn dispatch(router: &Router, step: &Step) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
     match step {
         Step::Setpoint(sp) => {
             let (kind, result) = router.write(sp).await;
-            (
-                kind,
-                result
-                    .map(|()| Json::Null)
-                    .map_err(|e| (e.class, e.message)),
-            )
+            (kind, result.map(|()| Json::Null).map_err(|e| (e.class, e.message)))
         }
         Step::Check(check) => {
             let (kind, outcome) = router.check(check).await;

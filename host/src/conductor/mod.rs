@@ -35,7 +35,7 @@ use crate::ports::{Catalog, Router, safety};
 use crate::sandbox::{LoadedComponent, Sandbox};
 use crate::store::handler::{self, Procedure};
 use crate::store::{
-    JournalPage, JournalRecord, PinnedSteps, StepResult, Store, StoreError, procedure_stream,
+    JournalPage, JournalRecord, PinnedSteps, Store, StepResult, StoreError, procedure_stream,
 };
 
 /// Conducts procedures against one device router. Cheap to clone.
