@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// A store URL (`sqlite://…`, `postgres://…`); default SQLite `baton.db` in the data dir.
     pub database: Option<String>,
+    /// Where compiled components are cached; default `cache/` in the data dir.
+    pub cache_dir: Option<PathBuf>,
     pub catalog: Catalog,
     pub listen: SocketAddr,
     /// Register the example components (`baton_artifacts::EXAMPLES`) at start.
@@ -49,6 +51,7 @@ impl ServerConfig {
         ServerConfig {
             data_dir: data_dir.into(),
             database: None,
+            cache_dir: None,
             catalog,
             listen,
             register_examples: true,
@@ -137,7 +140,12 @@ impl Server {
         })?;
         let backend = store::open(&config.database_url()).await?;
         let sandbox = Sandbox::new(SandboxConfig {
-            cache_dir: Some(config.data_dir.join("cache")),
+            cache_dir: Some(
+                config
+                    .cache_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("cache")),
+            ),
             ..SandboxConfig::default()
         })?;
         let router = Arc::new(config.catalog.router()?);

@@ -76,7 +76,10 @@ pub enum BackgroundResult {
     /// Still running.
     Running { verb: Verb },
     /// Ran: the body a waited conduct would have answered with.
-    Finished { outcome: ConductOutcome },
+    Finished {
+        #[schema(value_type = ConductOutcome)]
+        outcome: Box<ConductOutcome>,
+    },
     /// Refused before anything ran: the problem a waited conduct would have answered with.
     Refused {
         #[schema(value_type = super::error::ProblemBody)]
@@ -234,7 +237,9 @@ impl ApiState {
         tokio::spawn(async move {
             let result = state.conduct(id, verb).await;
             let recorded = match result {
-                Ok(outcome) => BackgroundResult::Finished { outcome },
+                Ok(outcome) => BackgroundResult::Finished {
+                    outcome: Box::new(outcome),
+                },
                 Err(e) => {
                     let error = ApiError::from(e);
                     tracing::warn!(procedure = %id, error = %error, "background conduct refused");
