@@ -77,7 +77,7 @@ pub use info::{Info, Kind, ParamSpec};
 pub use params::{ParamError, Params};
 pub use plan::{Name, NameArg, Plan};
 pub use scan::{Linspace, linspace};
-pub use step::{Action, Check, Setpoint, Step};
+pub use step::{Action, Check, IntoStep, Setpoint, Step};
 pub use value::Value;
 pub use view::{Criterion, ResolvedStep};
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::bindings::baton::procedure::types as wit;
-use crate::step::Step;
+use crate::step::IntoStep;
 use crate::view::ResolvedStep;
 
 /// A name interned in one [`Plan`] (see [`Plan::name`]). Copy it freely into step builders; it
@@ -33,24 +33,28 @@ pub enum NameArg<'a> {
 }
 
 impl<'a> From<&'a str> for NameArg<'a> {
+    #[inline]
     fn from(s: &'a str) -> Self {
         NameArg::Borrowed(s)
     }
 }
 
 impl<'a> From<&'a String> for NameArg<'a> {
+    #[inline]
     fn from(s: &'a String) -> Self {
         NameArg::Borrowed(s)
     }
 }
 
 impl From<String> for NameArg<'_> {
+    #[inline]
     fn from(s: String) -> Self {
         NameArg::Owned(s)
     }
 }
 
 impl From<Name> for NameArg<'_> {
+    #[inline]
     fn from(n: Name) -> Self {
         NameArg::Interned(n)
     }
@@ -116,6 +120,9 @@ impl Plan {
         Name(i)
     }
 
+    /// The index of `name`, interning it if needed. The `Interned` case is the hot one (names
+    /// interned before a loop) and must stay a few instructions.
+    #[inline]
     pub(crate) fn intern(&mut self, name: NameArg<'_>) -> u32 {
         match name {
             NameArg::Interned(n) => {
@@ -125,6 +132,14 @@ impl Plan {
                 );
                 n.0
             }
+            other => self.intern_text(other),
+        }
+    }
+
+    #[inline(never)]
+    fn intern_text(&mut self, name: NameArg<'_>) -> u32 {
+        match name {
+            NameArg::Interned(n) => n.0,
             NameArg::Borrowed(s) => self.name(s).0,
             NameArg::Owned(s) => match self.index.get(s.as_str()) {
                 Some(&i) => i,
@@ -134,8 +149,9 @@ impl Plan {
     }
 
     /// Appends a step: a [`crate::Setpoint`], a [`crate::Check`] or an [`crate::Action`].
-    pub fn push<'a>(&mut self, step: impl Into<Step<'a>>) -> &mut Self {
-        let step = step.into().into_wit(self);
+    #[inline]
+    pub fn push(&mut self, step: impl IntoStep) -> &mut Self {
+        let step = step.into_wit(self);
         self.steps.push(step);
         self
     }

@@ -37,7 +37,9 @@ impl Linspace {
         } else if i + 1 == self.points {
             self.stop
         } else {
-            self.start + (self.stop - self.start) * (i as f64 / (self.points - 1) as f64)
+            // Multiply before dividing: the product is often exact, leaving one rounding, so
+            // "nice" grids stay nice (0 to 1.5 in 4 points is 0, 0.5, 1, 1.5 exactly).
+            self.start + (self.stop - self.start) * i as f64 / (self.points - 1) as f64
         }
     }
 }
@@ -91,6 +93,14 @@ mod tests {
         assert_eq!(xs, [1.0, 0.0, -1.0]);
         let back: Vec<f64> = linspace(1.0, -1.0, 3).rev().collect();
         assert_eq!(back, [-1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn nice_grids_stay_nice() {
+        let ys: Vec<f64> = linspace(0.0, 1.5, 4).collect();
+        assert_eq!(ys, [0.0, 0.5, 1.0, 1.5]);
+        let xs: Vec<f64> = linspace(-1.0, 1.0, 5).collect();
+        assert_eq!(xs, [-1.0, -0.5, 0.0, 0.5, 1.0]);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub struct Setpoint<'a> {
 
 impl<'a> Setpoint<'a> {
     /// Write `value` to `channel`.
+    #[inline]
     pub fn new(channel: impl Into<NameArg<'a>>, value: impl Into<Value>) -> Self {
         Setpoint {
             channel: channel.into(),
@@ -33,18 +34,21 @@ impl<'a> Setpoint<'a> {
     }
 
     /// Confirm the write by reading `channel` (e.g. a motor's `.rbv`).
+    #[inline]
     pub fn readback(mut self, channel: impl Into<NameArg<'a>>) -> Self {
         self.readback = Some(channel.into());
         self
     }
 
     /// How far the readback may be from the value (absolute, in the channel's unit).
+    #[inline]
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.tolerance = Some(tolerance);
         self
     }
 
     /// How long to wait for the readback to settle, in milliseconds.
+    #[inline]
     pub fn settle_ms(mut self, ms: u32) -> Self {
         self.settle_ms = Some(ms);
         self
@@ -68,11 +72,13 @@ pub struct Check<'a> {
 
 impl<'a> Check<'a> {
     /// The channel reads exactly `value`, of the same kind.
+    #[inline]
     pub fn equals(channel: impl Into<NameArg<'a>>, value: impl Into<Value>) -> Self {
         Self::with(channel, wit::Criterion::Equals(value.into()))
     }
 
     /// `|reading - target| <= tolerance`; the reading must be a number.
+    #[inline]
     pub fn within(channel: impl Into<NameArg<'a>>, target: f64, tolerance: f64) -> Self {
         Self::with(
             channel,
@@ -81,10 +87,12 @@ impl<'a> Check<'a> {
     }
 
     /// `low <= reading <= high`; the reading must be a number.
+    #[inline]
     pub fn between(channel: impl Into<NameArg<'a>>, low: f64, high: f64) -> Self {
         Self::with(channel, wit::Criterion::Between(wit::Range { low, high }))
     }
 
+    #[inline]
     fn with(channel: impl Into<NameArg<'a>>, criterion: wit::Criterion) -> Self {
         Check {
             channel: channel.into(),
@@ -94,6 +102,7 @@ impl<'a> Check<'a> {
     }
 
     /// Keep reading until the criterion holds or `ms` milliseconds have passed.
+    #[inline]
     pub fn timeout_ms(mut self, ms: u32) -> Self {
         self.timeout_ms = Some(ms);
         self
@@ -118,6 +127,7 @@ pub struct Action<'a> {
 
 impl<'a> Action<'a> {
     /// Run `command` on `device`.
+    #[inline]
     pub fn new(device: impl Into<NameArg<'a>>, command: impl Into<NameArg<'a>>) -> Self {
         Action {
             device: device.into(),
@@ -129,6 +139,7 @@ impl<'a> Action<'a> {
     }
 
     /// Adds a named argument; arguments keep their order.
+    #[inline]
     pub fn arg(mut self, name: impl Into<NameArg<'a>>, value: impl Into<Value>) -> Self {
         let arg = (name.into(), value.into());
         if self.first_arg.is_none() {
@@ -140,14 +151,78 @@ impl<'a> Action<'a> {
     }
 
     /// Give up on the command after `ms` milliseconds.
+    #[inline]
     pub fn timeout_ms(mut self, ms: u32) -> Self {
         self.timeout_ms = Some(ms);
         self
     }
 }
 
-/// Any step, as [`Plan::push`] takes it. Built with `.into()` from a [`Setpoint`], [`Check`]
-/// or [`Action`]; rarely named.
+/// What [`Plan::push`] accepts: [`Setpoint`], [`Check`], [`Action`] and [`Step`]. Sealed.
+pub trait IntoStep: sealed::Sealed {
+    /// Interns the step's names into `plan` and returns the WIT step.
+    #[doc(hidden)]
+    fn into_wit(self, plan: &mut Plan) -> wit::Step;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Setpoint<'_> {}
+    impl Sealed for super::Check<'_> {}
+    impl Sealed for super::Action<'_> {}
+    impl Sealed for super::Step<'_> {}
+}
+
+// Each builder converts itself, without going through `Step`: in a 100 000-step loop the
+// wrapping enum would be built, copied and matched for nothing.
+
+impl IntoStep for Setpoint<'_> {
+    #[inline]
+    fn into_wit(self, plan: &mut Plan) -> wit::Step {
+        wit::Step::Setpoint(wit::Setpoint {
+            channel: plan.intern(self.channel),
+            value: self.value,
+            readback: self.readback.map(|r| plan.intern(r)),
+            tolerance: self.tolerance,
+            settle_ms: self.settle_ms,
+        })
+    }
+}
+
+impl IntoStep for Check<'_> {
+    #[inline]
+    fn into_wit(self, plan: &mut Plan) -> wit::Step {
+        wit::Step::Check(wit::Check {
+            channel: plan.intern(self.channel),
+            criterion: self.criterion,
+            timeout_ms: self.timeout_ms,
+        })
+    }
+}
+
+impl IntoStep for Action<'_> {
+    #[inline]
+    fn into_wit(self, plan: &mut Plan) -> wit::Step {
+        let device = plan.intern(self.device);
+        let command = plan.intern(self.command);
+        let mut args = Vec::new();
+        if let Some((name, value)) = self.first_arg {
+            args.reserve_exact(1 + self.more_args.len());
+            args.push((plan.intern(name), value));
+            for (name, value) in self.more_args {
+                args.push((plan.intern(name), value));
+            }
+        }
+        wit::Step::Action(wit::Action {
+            device,
+            command,
+            args,
+            timeout_ms: self.timeout_ms,
+        })
+    }
+}
+
+/// Any step: for code that keeps steps of different kinds together before pushing them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step<'a> {
     Setpoint(Setpoint<'a>),
@@ -173,37 +248,12 @@ impl<'a> From<Action<'a>> for Step<'a> {
     }
 }
 
-impl Step<'_> {
-    /// Interns the names into `plan` and returns the WIT step.
-    pub(crate) fn into_wit(self, plan: &mut Plan) -> wit::Step {
+impl IntoStep for Step<'_> {
+    fn into_wit(self, plan: &mut Plan) -> wit::Step {
         match self {
-            Step::Setpoint(s) => wit::Step::Setpoint(wit::Setpoint {
-                channel: plan.intern(s.channel),
-                value: s.value,
-                readback: s.readback.map(|r| plan.intern(r)),
-                tolerance: s.tolerance,
-                settle_ms: s.settle_ms,
-            }),
-            Step::Check(c) => wit::Step::Check(wit::Check {
-                channel: plan.intern(c.channel),
-                criterion: c.criterion,
-                timeout_ms: c.timeout_ms,
-            }),
-            Step::Action(a) => {
-                let device = plan.intern(a.device);
-                let command = plan.intern(a.command);
-                let count = usize::from(a.first_arg.is_some()) + a.more_args.len();
-                let mut args = Vec::with_capacity(count);
-                for (name, value) in a.first_arg.into_iter().chain(a.more_args) {
-                    args.push((plan.intern(name), value));
-                }
-                wit::Step::Action(wit::Action {
-                    device,
-                    command,
-                    args,
-                    timeout_ms: a.timeout_ms,
-                })
-            }
+            Step::Setpoint(s) => s.into_wit(plan),
+            Step::Check(c) => c.into_wit(plan),
+            Step::Action(a) => a.into_wit(plan),
         }
     }
 }

@@ -165,6 +165,14 @@ impl<P: Procedure> Harness<P> {
         self
     }
 
+    /// Passes every parameter of a JSON object, e.g. the procedure's `params.json` (see
+    /// [`params_from_json`] for how JSON maps to values).
+    #[cfg(feature = "json")]
+    pub fn params_json(mut self, json: &str) -> Result<Self, String> {
+        self.params.extend(params_from_json(json)?);
+        Ok(self)
+    }
+
     /// `host.read(channel)` answers `value`.
     pub fn reading(mut self, channel: impl Into<String>, value: impl Into<Value>) -> Self {
         self.host = self.host.reading(channel, value);
@@ -200,6 +208,44 @@ impl<P: Procedure> Harness<P> {
     pub fn reads(&self) -> Vec<String> {
         self.host.reads()
     }
+}
+
+/// Reads parameters from a JSON object: an integer literal is an `Int`, any other number a
+/// `Float`, a string `Text`, a boolean `Flag`, an array of numbers `Floats`. Anything else
+/// (null, objects, mixed arrays) is refused with a message naming the parameter.
+#[cfg(feature = "json")]
+pub fn params_from_json(json: &str) -> Result<Vec<(String, Value)>, String> {
+    use serde_json::Value as J;
+    let parsed: J = serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
+    let J::Object(map) = parsed else {
+        return Err("parameters must be a JSON object".to_owned());
+    };
+    map.into_iter()
+        .map(|(name, v)| {
+            let value = match &v {
+                J::Bool(b) => Value::Flag(*b),
+                J::String(s) => Value::Text(s.clone()),
+                // serde_json keeps `3` as an integer and `3.0` or `1e3` as a float.
+                J::Number(n) if n.is_f64() => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+                J::Number(n) => Value::Int(n.as_i64().ok_or_else(|| {
+                    format!("parameter `{name}`: {n} does not fit in a 64-bit int")
+                })?),
+                J::Array(items) => Value::Floats(
+                    items
+                        .iter()
+                        .map(|x| x.as_f64())
+                        .collect::<Option<Vec<f64>>>()
+                        .ok_or_else(|| {
+                            format!("parameter `{name}`: a list must hold numbers only")
+                        })?,
+                ),
+                J::Null | J::Object(_) => {
+                    return Err(format!("parameter `{name}`: {v} is not a parameter value"));
+                }
+            };
+            Ok((name, value))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -287,6 +333,48 @@ mod tests {
         h.resolve().unwrap();
         assert_eq!(h.reads().len(), 1);
         assert_eq!(h.log().len(), 1);
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn json_parameters_map_to_values() {
+        let params = params_from_json(
+            r#"{"n": 3, "x": 3.0, "e": 1e3, "s": "sim:a", "b": true, "xs": [1, 2.5]}"#,
+        )
+        .unwrap();
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("n"), Some(Value::Int(3)));
+        assert_eq!(get("x"), Some(Value::Float(3.0)));
+        assert_eq!(get("e"), Some(Value::Float(1000.0)));
+        assert_eq!(get("s"), Some(Value::Text("sim:a".into())));
+        assert_eq!(get("b"), Some(Value::Flag(true)));
+        assert_eq!(get("xs"), Some(Value::Floats(vec![1.0, 2.5])));
+
+        assert!(params_from_json("[1]").unwrap_err().contains("object"));
+        assert!(params_from_json("{").unwrap_err().contains("invalid JSON"));
+        assert!(
+            params_from_json(r#"{"a": null}"#)
+                .unwrap_err()
+                .contains("`a`")
+        );
+        assert!(
+            params_from_json(r#"{"a": [1, "x"]}"#)
+                .unwrap_err()
+                .contains("`a`")
+        );
+        assert!(
+            params_from_json(r#"{"a": 18446744073709551615}"#)
+                .unwrap_err()
+                .contains("64-bit")
+        );
+
+        let r = Harness::<Echo>::new()
+            .params_json(r#"{"repeat": 2}"#)
+            .unwrap()
+            .reading("sim:a", 1.0)
+            .resolve()
+            .unwrap();
+        assert_eq!(r.steps.len(), 3);
     }
 
     struct Broken;

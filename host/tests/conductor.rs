@@ -9,8 +9,12 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use baton_host::conductor::{ConductError, ConductOutcome, Conductor, OperatorStop, StopRequest, Verb};
-use baton_host::domain::procedure::{DefineProcedure, ProcedureCommand, ProcedureError, ProcedureStatus};
+use baton_host::conductor::{
+    ConductError, ConductOutcome, Conductor, OperatorStop, StopRequest, Verb,
+};
+use baton_host::domain::procedure::{
+    DefineProcedure, ProcedureCommand, ProcedureError, ProcedureStatus,
+};
 use baton_host::domain::run::RunCommand;
 use baton_host::domain::{ActuationKind, FailureClass, HoldCause, StepKind, Value};
 use baton_host::ports::sim::SimPort;
@@ -77,9 +81,13 @@ impl Beamline {
 
     /// A conductor on `store` with a fresh simulated beamline.
     fn on(store: SqliteStore, extra: &str) -> Beamline {
+        Beamline::with_sandbox(store, extra, sandbox())
+    }
+
+    fn with_sandbox(store: SqliteStore, extra: &str, sandbox: Sandbox) -> Beamline {
         let catalog = catalog(extra);
         let router = catalog.router().expect("router");
-        let conductor = Conductor::new(store.clone(), sandbox(), Arc::new(router), Arc::new(catalog));
+        let conductor = Conductor::new(store.clone(), sandbox, Arc::new(router), Arc::new(catalog));
         Beamline { store, conductor }
     }
 
@@ -92,7 +100,12 @@ impl Beamline {
         router
             .add_route("sim:", ActuationKind::Physical, false, Arc::new(port))
             .expect("route");
-        let conductor = Conductor::new(store.clone(), sandbox(), Arc::new(router), Arc::new(catalog));
+        let conductor = Conductor::new(
+            store.clone(),
+            sandbox(),
+            Arc::new(router),
+            Arc::new(catalog),
+        );
         Beamline { store, conductor }
     }
 
@@ -100,19 +113,22 @@ impl Beamline {
         let loaded = sandbox().load(wasm).await.expect("component loads");
         let info = serde_json::to_value(loaded.info()).expect("info");
         let component = NewComponent::new(
-            loaded.digest().to_owned(),
             wasm.to_vec(),
             loaded.info().name.clone(),
             loaded.info().version.clone(),
             info,
             OffsetDateTime::now_utc(),
-        )
-        .expect("component");
+        );
         self.store.put_component(&component).await.expect("stored");
         loaded.digest().to_owned()
     }
 
-    async fn define(&self, wasm: &[u8], params: Vec<(String, Value)>, parent_run: Option<Uuid>) -> Uuid {
+    async fn define(
+        &self,
+        wasm: &[u8],
+        params: Vec<(String, Value)>,
+        parent_run: Option<Uuid>,
+    ) -> Uuid {
         let digest = self.register(wasm).await;
         let id = Uuid::now_v7();
         let define = ProcedureCommand::Define(DefineProcedure {
@@ -139,20 +155,26 @@ impl Beamline {
     }
 
     async fn status(&self, id: Uuid) -> ProcedureStatus {
-        handler::load::<handler::Procedure, _>(&self.store, &baton_host::store::procedure_stream(id))
-            .await
-            .expect("load")
-            .state
-            .expect("exists")
-            .status
+        handler::load::<handler::Procedure, _>(
+            &self.store,
+            &baton_host::store::procedure_stream(id),
+        )
+        .await
+        .expect("load")
+        .state
+        .expect("exists")
+        .status
     }
 
     async fn state(&self, id: Uuid) -> baton_host::domain::procedure::ProcedureState {
-        handler::load::<handler::Procedure, _>(&self.store, &baton_host::store::procedure_stream(id))
-            .await
-            .expect("load")
-            .state
-            .expect("exists")
+        handler::load::<handler::Procedure, _>(
+            &self.store,
+            &baton_host::store::procedure_stream(id),
+        )
+        .await
+        .expect("load")
+        .state
+        .expect("exists")
     }
 
     async fn journal(&self, id: Uuid) -> Vec<JournalRecord> {
@@ -163,7 +185,13 @@ impl Beamline {
     }
 
     async fn read(&self, channel: &str) -> Value {
-        self.conductor.router().read(channel).await.1.expect("read").value
+        self.conductor
+            .router()
+            .read(channel)
+            .await
+            .1
+            .expect("read")
+            .value
     }
 }
 
@@ -202,7 +230,14 @@ async fn conduct_runs_every_step_journals_markers_and_completes_simulated() {
     assert_eq!(b.state(id).await.actuation_kind, ActuationKind::Simulated);
     assert_eq!(
         shape(&b.journal(id).await),
-        [(0, "in_flight"), (0, "ok"), (1, "in_flight"), (1, "ok"), (2, "in_flight"), (2, "ok")]
+        [
+            (0, "in_flight"),
+            (0, "ok"),
+            (1, "in_flight"),
+            (1, "ok"),
+            (2, "in_flight"),
+            (2, "ok")
+        ]
     );
     assert_eq!(b.read("sim:mx.rbv").await, Value::Float(1.0));
     assert_eq!(b.read("sim:my.rbv").await, Value::Float(2.0));
@@ -239,7 +274,10 @@ async fn checks_are_journaled_with_an_outcome_only() {
     let id = b.script("set sim:mx 3; within sim:mx.rbv 3 0.01").await;
     let outcome = b.conductor.conduct(id, Verb::Conduct).await.unwrap();
     assert_completed(&outcome, 2);
-    assert_eq!(shape(&b.journal(id).await), [(0, "in_flight"), (0, "ok"), (1, "ok")]);
+    assert_eq!(
+        shape(&b.journal(id).await),
+        [(0, "in_flight"), (0, "ok"), (1, "ok")]
+    );
 }
 
 #[tokio::test]
@@ -250,32 +288,57 @@ async fn conduct_aborts_on_a_recoverable_failure() {
     assert!(!outcome.succeeded && !outcome.held);
     assert_eq!(outcome.status, ProcedureStatus::Aborted);
     let failure = outcome.failure.unwrap();
-    assert_eq!((failure.step_index, failure.class), (2, FailureClass::Timeout));
+    assert_eq!(
+        (failure.step_index, failure.class),
+        (2, FailureClass::Timeout)
+    );
     assert_eq!(failure.target, "sim:my");
     let state = b.state(id).await;
-    assert!(state.status_reason.unwrap().contains("setpoint[2] sim:my failed: timeout"));
+    assert!(
+        state
+            .status_reason
+            .unwrap()
+            .contains("setpoint[2] sim:my failed: timeout")
+    );
 }
 
 #[tokio::test]
 async fn try_conduct_holds_on_a_setpoint_failure_and_reconduct_completes_from_it() {
-    let b = Beamline::new(&faults(&[("sim:my", "mode = \"disconnect_after\"\nops = 0")])).await;
+    let b = Beamline::new(&faults(&[(
+        "sim:my",
+        "mode = \"disconnect_after\"\nops = 0",
+    )]))
+    .await;
     let id = b.script(MOVE_ACQUIRE_MOVE).await;
     let outcome = b.conductor.conduct(id, Verb::TryConduct).await.unwrap();
     assert!(outcome.held, "{outcome:#?}");
     assert_eq!(outcome.status, ProcedureStatus::Held);
-    assert_eq!(outcome.failure.as_ref().unwrap().class, FailureClass::Disconnected);
+    assert_eq!(
+        outcome.failure.as_ref().unwrap().class,
+        FailureClass::Disconnected
+    );
     assert_eq!(outcome.completed_steps, 2);
     let state = b.state(id).await;
     assert!(state.hold_claims.contains(HoldCause::StepFault));
     assert!(state.pin.is_some(), "the hold keeps the pin");
 
     // The beamline is fixed: a host on the same store, without the fault, reconducts.
-    let fixed = Beamline::on(b.store.clone(), "");
-    let resolves = sandbox().stats().resolves;
+    // Its own sandbox counts the guest calls this host makes.
+    let own_sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+    let fixed = Beamline::with_sandbox(b.store.clone(), "", own_sandbox.clone());
     let outcome = fixed.conductor.reconduct(id, None).await.unwrap();
     assert_completed(&outcome, 1);
-    assert_eq!(outcome.boundary, Some(2), "no boundary: the interrupted step");
-    assert_eq!(sandbox().stats().resolves, resolves, "reconduct never calls the guest");
+    assert_eq!(
+        outcome.boundary,
+        Some(2),
+        "no boundary: the interrupted step"
+    );
+    assert_eq!(
+        own_sandbox.stats().resolves,
+        0,
+        "reconduct never calls the guest"
+    );
+    assert_eq!(own_sandbox.stats().compiled, 0, "nor even loads it");
     let journal = b.journal(id).await;
     assert_eq!(
         shape(&journal)[4..],
@@ -287,13 +350,19 @@ async fn try_conduct_holds_on_a_setpoint_failure_and_reconduct_completes_from_it
 #[tokio::test]
 async fn try_conduct_holds_on_a_check_failure() {
     let b = Beamline::new("").await;
-    let id = b.script("set sim:mx 1; within sim:mx.rbv 5 0.1; set sim:my 1").await;
+    let id = b
+        .script("set sim:mx 1; within sim:mx.rbv 5 0.1; set sim:my 1")
+        .await;
     let outcome = b.conductor.conduct(id, Verb::TryConduct).await.unwrap();
     assert!(outcome.held);
     let failure = outcome.failure.unwrap();
     assert_eq!((failure.step_index, failure.kind), (1, StepKind::Check));
     assert_eq!(failure.class, FailureClass::CriterionMismatch);
-    assert_eq!(b.read("sim:my.rbv").await, Value::Float(0.0), "nothing after the check ran");
+    assert_eq!(
+        b.read("sim:my.rbv").await,
+        Value::Float(0.0),
+        "nothing after the check ran"
+    );
 }
 
 #[tokio::test]
@@ -304,7 +373,10 @@ async fn try_conduct_aborts_on_an_action_failure() {
     assert!(!outcome.held);
     assert_eq!(outcome.status, ProcedureStatus::Aborted);
     let failure = outcome.failure.unwrap();
-    assert_eq!((failure.step_index, failure.kind, failure.class), (1, StepKind::Action, FailureClass::Rejected));
+    assert_eq!(
+        (failure.step_index, failure.kind, failure.class),
+        (1, StepKind::Action, FailureClass::Rejected)
+    );
 }
 
 #[tokio::test]
@@ -316,7 +388,11 @@ async fn try_conduct_aborts_on_a_configuration_failure() {
     let outcome = b.conductor.conduct(id, Verb::TryConduct).await.unwrap();
     assert_eq!(outcome.status, ProcedureStatus::Aborted);
     assert_eq!(outcome.failure.unwrap().class, FailureClass::AccessDenied);
-    assert_eq!(outcome.actuation_kind, ActuationKind::None, "a refused write touched nothing");
+    assert_eq!(
+        outcome.actuation_kind,
+        ActuationKind::None,
+        "a refused write touched nothing"
+    );
 }
 
 #[tokio::test]
@@ -331,11 +407,18 @@ async fn the_safety_check_refuses_before_start_and_touches_nothing() {
     assert!(error.to_string().contains("sim:mx"), "{error}");
     assert_eq!(b.status(id).await, ProcedureStatus::Defined);
     assert!(b.journal(id).await.is_empty());
-    assert_eq!(b.read("sim:my.rbv").await, Value::Float(0.0), "no device touched");
+    assert_eq!(
+        b.read("sim:my.rbv").await,
+        Value::Float(0.0),
+        "no device touched"
+    );
 
     let id = b.script("set sim:nowhere 1").await;
     let error = b.conductor.conduct(id, Verb::Conduct).await.unwrap_err();
-    assert!(matches!(error, ConductError::Safety(ref v) if v.step_index == 0), "{error:?}");
+    assert!(
+        matches!(error, ConductError::Safety(ref v) if v.step_index == 0),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -355,11 +438,27 @@ async fn conducting_twice_is_refused_naming_the_status() {
     b.conductor.conduct(id, Verb::Conduct).await.unwrap();
     let error = b.conductor.conduct(id, Verb::Conduct).await.unwrap_err();
     assert!(
-        matches!(error, ConductError::Refused(ProcedureError::WrongStatus { status: ProcedureStatus::Completed, .. })),
+        matches!(
+            error,
+            ConductError::Refused(ProcedureError::WrongStatus {
+                status: ProcedureStatus::Completed,
+                ..
+            })
+        ),
         "{error:?}"
     );
-    let error = b.conductor.conduct(Uuid::now_v7(), Verb::Conduct).await.unwrap_err();
-    assert!(matches!(error, ConductError::Refused(ProcedureError::NotFound { .. })), "{error:?}");
+    let error = b
+        .conductor
+        .conduct(Uuid::now_v7(), Verb::Conduct)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConductError::Refused(ProcedureError::NotFound { .. })
+        ),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -375,14 +474,20 @@ async fn a_hold_that_cannot_land_leaves_the_procedure_running_and_says_so() {
     .execute(store.pool())
     .await
     .unwrap();
-    let b = Beamline::on(store, &faults(&[("sim:my", "mode = \"timeout\"\nafter_ms = 5")]));
+    let b = Beamline::on(
+        store,
+        &faults(&[("sim:my", "mode = \"timeout\"\nafter_ms = 5")]),
+    );
     let id = b.script(MOVE_ACQUIRE_MOVE).await;
     let outcome = b.conductor.conduct(id, Verb::TryConduct).await.unwrap();
     assert!(!outcome.held);
     assert_eq!(outcome.status, ProcedureStatus::Running);
     assert_eq!(outcome.failure.as_ref().unwrap().step_index, 2);
     let reported = outcome.lifecycle_failure.unwrap();
-    assert!(reported.contains("hold did not land") && reported.contains("holds refused"), "{reported}");
+    assert!(
+        reported.contains("hold did not land") && reported.contains("holds refused"),
+        "{reported}"
+    );
     assert_eq!(b.status(id).await, ProcedureStatus::Running);
 }
 
@@ -394,8 +499,13 @@ async fn reconduct_while_the_parent_run_is_held_is_refused_and_replays_nothing()
     handler::handle::<Run, _, _, _>(&b.store, &stream, &[], |s| {
         baton_host::domain::run::decide(
             s,
-            &RunCommand::Start { id: run, name: "beamtime".into() },
-            &baton_host::domain::run::RunContext { now: OffsetDateTime::now_utc() },
+            &RunCommand::Start {
+                id: run,
+                name: "beamtime".into(),
+            },
+            &baton_host::domain::run::RunContext {
+                now: OffsetDateTime::now_utc(),
+            },
         )
     })
     .await
@@ -407,20 +517,40 @@ async fn reconduct_while_the_parent_run_is_held_is_refused_and_replays_nothing()
             Some(run),
         )
         .await;
-    assert!(b.conductor.conduct(id, Verb::TryConduct).await.unwrap().held);
+    assert!(
+        b.conductor
+            .conduct(id, Verb::TryConduct)
+            .await
+            .unwrap()
+            .held
+    );
     handler::handle::<Run, _, _, _>(&b.store, &stream, &[], |s| {
         baton_host::domain::run::decide(
             s,
-            &RunCommand::Hold { reason: "beam dump".into() },
-            &baton_host::domain::run::RunContext { now: OffsetDateTime::now_utc() },
+            &RunCommand::Hold {
+                reason: "beam dump".into(),
+            },
+            &baton_host::domain::run::RunContext {
+                now: OffsetDateTime::now_utc(),
+            },
         )
     })
     .await
     .unwrap();
     let before = b.journal(id).await.len();
     let error = b.conductor.reconduct(id, Some(0)).await.unwrap_err();
-    assert!(matches!(error, ConductError::Refused(ProcedureError::ParentRun { .. })), "{error:?}");
-    assert_eq!(b.journal(id).await.len(), before, "a refused resume replays nothing");
+    assert!(
+        matches!(
+            error,
+            ConductError::Refused(ProcedureError::ParentRun { .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        b.journal(id).await.len(),
+        before,
+        "a refused resume replays nothing"
+    );
     assert_eq!(b.status(id).await, ProcedureStatus::Held);
     assert_eq!(b.read("sim:mx.rbv").await, Value::Float(1.0));
 }
@@ -429,10 +559,22 @@ async fn reconduct_while_the_parent_run_is_held_is_refused_and_replays_nothing()
 async fn reconduct_boundaries_past_equal_and_within_the_pin() {
     let b = Beamline::new(&faults(&[("sim:my", "mode = \"timeout\"\nafter_ms = 5")])).await;
     let id = b.script(MOVE_ACQUIRE_MOVE).await;
-    assert!(b.conductor.conduct(id, Verb::TryConduct).await.unwrap().held);
+    assert!(
+        b.conductor
+            .conduct(id, Verb::TryConduct)
+            .await
+            .unwrap()
+            .held
+    );
     let error = b.conductor.reconduct(id, Some(4)).await.unwrap_err();
     assert!(
-        matches!(error, ConductError::BoundaryPastEnd { boundary: 4, step_count: 3 }),
+        matches!(
+            error,
+            ConductError::BoundaryPastEnd {
+                boundary: 4,
+                step_count: 3
+            }
+        ),
         "{error:?}"
     );
     assert_eq!(b.status(id).await, ProcedureStatus::Held);
@@ -440,19 +582,38 @@ async fn reconduct_boundaries_past_equal_and_within_the_pin() {
     assert_completed(&outcome, 0);
     assert_eq!(outcome.boundary, Some(3));
     let error = b.conductor.reconduct(id, None).await.unwrap_err();
-    assert!(matches!(error, ConductError::Refused(ProcedureError::WrongStatus { .. })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            ConductError::Refused(ProcedureError::WrongStatus { .. })
+        ),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn replay_halts_before_an_action_that_already_fired() {
     let b = Beamline::new(&faults(&[("sim:my", "mode = \"timeout\"\nafter_ms = 5")])).await;
     let id = b.script(MOVE_ACQUIRE_MOVE).await;
-    assert!(b.conductor.conduct(id, Verb::TryConduct).await.unwrap().held);
+    assert!(
+        b.conductor
+            .conduct(id, Verb::TryConduct)
+            .await
+            .unwrap()
+            .held
+    );
     let outcome = b.conductor.reconduct(id, Some(0)).await.unwrap();
     let halt = outcome.halted.expect("halted");
     assert_eq!(halt.step_index, 1);
-    assert_eq!(outcome.status, ProcedureStatus::Running, "a halt leaves the procedure Running");
-    assert_eq!(outcome.completed_steps, 1, "the setpoint before it was re-driven");
+    assert_eq!(
+        outcome.status,
+        ProcedureStatus::Running,
+        "a halt leaves the procedure Running"
+    );
+    assert_eq!(
+        outcome.completed_steps, 1,
+        "the setpoint before it was re-driven"
+    );
     let acquisitions = b
         .journal(id)
         .await
@@ -466,7 +627,13 @@ async fn replay_halts_before_an_action_that_already_fired() {
 async fn a_reconduct_failure_aborts() {
     let b = Beamline::new(&faults(&[("sim:my", "mode = \"timeout\"\nafter_ms = 5")])).await;
     let id = b.script(MOVE_ACQUIRE_MOVE).await;
-    assert!(b.conductor.conduct(id, Verb::TryConduct).await.unwrap().held);
+    assert!(
+        b.conductor
+            .conduct(id, Verb::TryConduct)
+            .await
+            .unwrap()
+            .held
+    );
     let outcome = b.conductor.reconduct(id, None).await.unwrap();
     assert_eq!(outcome.status, ProcedureStatus::Aborted);
     assert_eq!(outcome.failure.unwrap().class, FailureClass::Timeout);
@@ -478,7 +645,11 @@ async fn a_simulated_prefix_and_a_physical_tail_end_hybrid() {
     let id = b.script(MOVE_ACQUIRE_MOVE).await;
     let held = b.conductor.conduct(id, Verb::TryConduct).await.unwrap();
     assert_eq!(held.actuation_kind, ActuationKind::Simulated);
-    assert_eq!(b.state(id).await.actuation_kind, ActuationKind::Simulated, "Held merges the kind so far");
+    assert_eq!(
+        b.state(id).await.actuation_kind,
+        ActuationKind::Simulated,
+        "Held merges the kind so far"
+    );
     let physical = Beamline::physical_on(b.store.clone());
     let outcome = physical.conductor.reconduct(id, None).await.unwrap();
     assert_completed(&outcome, 1);
@@ -491,22 +662,46 @@ async fn an_operator_hold_takes_effect_at_the_next_step_boundary() {
     let store = SqliteStore::memory().await.unwrap();
     let catalog = Catalog::parse(&catalog_text_with_time_scale(0.02)).unwrap();
     let router = catalog.router().unwrap();
-    let conductor = Conductor::new(store.clone(), sandbox(), Arc::new(router), Arc::new(catalog));
+    let conductor = Conductor::new(
+        store.clone(),
+        sandbox(),
+        Arc::new(router),
+        Arc::new(catalog),
+    );
     let b = Beamline { store, conductor };
-    let id = b.script("set sim:mx 1; set sim:mx 2; set sim:mx 3; set sim:mx 4; set sim:mx 5").await;
+    let id = b
+        .script("set sim:mx 1; set sim:mx 2; set sim:mx 3; set sim:mx 4; set sim:mx 5")
+        .await;
     let conductor = b.conductor.clone();
     let running = tokio::spawn(async move { conductor.conduct(id, Verb::Conduct).await });
     wait_for_journal(&b, id, 1).await;
-    assert!(b.conductor.request_stop(id, StopRequest::Hold { reason: "sample change".into() }));
+    assert!(b.conductor.request_stop(
+        id,
+        StopRequest::Hold {
+            reason: "sample change".into()
+        }
+    ));
     let outcome = running.await.unwrap().unwrap();
     assert_eq!(outcome.stopped_by, Some(OperatorStop::HeldByOperator));
     assert!(outcome.held);
     assert_eq!(outcome.status, ProcedureStatus::Held);
-    assert!(outcome.completed_steps >= 1 && outcome.completed_steps < 5, "{outcome:#?}");
+    assert!(
+        outcome.completed_steps >= 1 && outcome.completed_steps < 5,
+        "{outcome:#?}"
+    );
     let journal = b.journal(id).await;
-    let markers = journal.iter().filter(|r| r.entry.result == StepResult::InFlight).count();
-    let outcomes = journal.iter().filter(|r| r.entry.result == StepResult::Ok).count();
-    assert_eq!(markers, outcomes, "the write in progress finished before the hold");
+    let markers = journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::InFlight)
+        .count();
+    let outcomes = journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::Ok)
+        .count();
+    assert_eq!(
+        markers, outcomes,
+        "the write in progress finished before the hold"
+    );
     let state = b.state(id).await;
     assert!(state.hold_claims.contains(HoldCause::Operator));
     assert_eq!(state.status_reason.as_deref(), Some("sample change"));
@@ -527,20 +722,35 @@ async fn an_operator_abort_takes_effect_at_the_next_step_boundary() {
         Arc::new(catalog),
     );
     let b = Beamline { store, conductor };
-    let id = b.script("set sim:mx 1; set sim:mx 2; set sim:mx 3; set sim:mx 4").await;
+    let id = b
+        .script("set sim:mx 1; set sim:mx 2; set sim:mx 3; set sim:mx 4")
+        .await;
     let conductor = b.conductor.clone();
     let running = tokio::spawn(async move { conductor.conduct(id, Verb::TryConduct).await });
     wait_for_journal(&b, id, 1).await;
-    assert!(b.conductor.request_stop(id, StopRequest::Abort { reason: "wrong sample".into() }));
+    assert!(b.conductor.request_stop(
+        id,
+        StopRequest::Abort {
+            reason: "wrong sample".into()
+        }
+    ));
     let outcome = running.await.unwrap().unwrap();
     assert_eq!(outcome.stopped_by, Some(OperatorStop::AbortedByOperator));
     assert_eq!(outcome.status, ProcedureStatus::Aborted);
     assert!(!outcome.held);
-    assert!(!b.conductor.request_stop(id, StopRequest::Abort { reason: "late".into() }), "no conduct left to stop");
+    assert!(
+        !b.conductor.request_stop(
+            id,
+            StopRequest::Abort {
+                reason: "late".into()
+            }
+        ),
+        "no conduct left to stop"
+    );
 }
 
-/// A catalog whose motors take real time to move (10 mm/s scaled by `time_scale`), so a conduct
-/// can be interrupted mid-way.
+/// A catalog whose motors take real time to move (the default beamline: 2 mm/s, scaled by
+/// `time_scale`), so a conduct can be interrupted mid-way.
 fn catalog_text_with_time_scale(time_scale: f64) -> String {
     format!(
         r#"
@@ -550,20 +760,68 @@ prefix = "sim:"
 port = "sim"
 [sim]
 time_scale = {time_scale}
-[[sim.axes]]
-name = "sim:mx"
-position = 0.0
-velocity = 10.0
-min = -25.0
-max = 25.0
-[[sim.axes]]
-name = "sim:my"
-position = 0.0
-velocity = 10.0
-min = -25.0
-max = 25.0
 "#
     )
+}
+
+#[tokio::test]
+async fn a_hold_appended_by_another_host_stops_the_conduct_at_a_step_boundary() {
+    let store = SqliteStore::memory().await.unwrap();
+    let catalog = Catalog::parse(&catalog_text_with_time_scale(0.05)).unwrap();
+    let conductor = Conductor::new(
+        store.clone(),
+        sandbox(),
+        Arc::new(catalog.router().unwrap()),
+        Arc::new(catalog),
+    );
+    let b = Beamline { store, conductor };
+    // 12 moves of 5 mm, 125 ms each.
+    let script: Vec<String> = (0..12)
+        .map(|i| format!("set sim:mx {}", (i % 2) * 5))
+        .collect();
+    let id = b.script(&script.join(";")).await;
+    let conductor = b.conductor.clone();
+    let running = tokio::spawn(async move { conductor.conduct(id, Verb::Conduct).await });
+    wait_for_journal(&b, id, 1).await;
+    // Another host (it does not run this conduct) appends the operator's hold itself.
+    let elsewhere = Beamline::on(b.store.clone(), "");
+    assert!(
+        !elsewhere
+            .conductor
+            .request_stop(id, StopRequest::Hold { reason: "x".into() })
+    );
+    let hold = ProcedureCommand::Hold {
+        cause: HoldCause::Operator,
+        reason: "hold from the other control room".into(),
+        actuation_kind: ActuationKind::None,
+    };
+    handler::handle_procedure(&b.store, id, &hold, OffsetDateTime::now_utc(), &[])
+        .await
+        .unwrap();
+    let journal_at_hold = b.journal(id).await.len();
+    let outcome = running.await.unwrap().unwrap();
+    assert_eq!(
+        outcome.stopped_by,
+        Some(OperatorStop::HeldByOperator),
+        "{outcome:#?}"
+    );
+    assert_eq!(outcome.status, ProcedureStatus::Held);
+    assert!(outcome.completed_steps < 12);
+    let journal = b.journal(id).await;
+    assert!(
+        journal.len() <= journal_at_hold + 2 * 4,
+        "stopped within the watch interval"
+    );
+    let markers = journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::InFlight)
+        .count();
+    let oks = journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::Ok)
+        .count();
+    assert_eq!(markers, oks, "no write left unfinished");
+    assert_eq!(b.status(id).await, ProcedureStatus::Held);
 }
 
 async fn wait_for_journal(b: &Beamline, id: Uuid, entries: usize) {
@@ -586,17 +844,30 @@ async fn a_conduct_dropped_mid_way_is_held_by_restart_recovery() {
         Arc::new(catalog.router().unwrap()),
         Arc::new(catalog),
     );
-    let b = Beamline { store: store.clone(), conductor };
-    let id = b.script("set sim:mx 1; set sim:mx 2; set sim:mx 3; act sim:det acquire").await;
+    let b = Beamline {
+        store: store.clone(),
+        conductor,
+    };
+    let id = b
+        .script("set sim:mx 1; set sim:mx 2; set sim:mx 3; act sim:det acquire exposure_s=0.01")
+        .await;
     let other = b.script("set sim:my 1").await;
     {
         // The host dies mid-write: the future is dropped while a move is in flight.
         let conduct = b.conductor.conduct(id, Verb::Conduct);
         let dropped = tokio::time::timeout(Duration::from_millis(80), conduct).await;
-        assert!(dropped.is_err(), "the conduct should still have been running");
+        assert!(
+            dropped.is_err(),
+            "the conduct should still have been running"
+        );
     }
     assert_eq!(b.status(id).await, ProcedureStatus::Running);
-    let dangling = b.store.interrupted_step(id).await.unwrap().expect("a dangling marker");
+    let dangling = b
+        .store
+        .interrupted_step(id)
+        .await
+        .unwrap()
+        .expect("a dangling marker");
 
     // A new host on the same database.
     let restarted = Beamline::on(store, "");
@@ -607,18 +878,34 @@ async fn a_conduct_dropped_mid_way_is_held_by_restart_recovery() {
     assert!(r.error.is_none());
     assert_eq!(r.interrupted_step, u64::from(dangling.entry.step_index));
     assert!(
-        r.reason.contains(&format!("setpoint[{}] sim:mx", dangling.entry.step_index)),
+        r.reason
+            .contains(&format!("setpoint[{}] sim:mx", dangling.entry.step_index)),
         "{}",
         r.reason
     );
     let state = restarted.state(id).await;
     assert_eq!(state.status, ProcedureStatus::Held);
     assert!(state.hold_claims.contains(HoldCause::HostRestart));
-    assert_eq!(state.actuation_kind, ActuationKind::Simulated, "provenance survives the crash");
-    assert_eq!(restarted.status(other).await, ProcedureStatus::Defined, "nothing else touched");
+    assert_eq!(
+        state.actuation_kind,
+        ActuationKind::Simulated,
+        "provenance survives the crash"
+    );
+    assert_eq!(
+        restarted.status(other).await,
+        ProcedureStatus::Defined,
+        "nothing else touched"
+    );
     let journal_len = restarted.journal(id).await.len();
-    assert!(restarted.conductor.recover().await.unwrap().is_empty(), "recovery is idempotent");
-    assert_eq!(restarted.journal(id).await.len(), journal_len, "nothing re-driven unasked");
+    assert!(
+        restarted.conductor.recover().await.unwrap().is_empty(),
+        "recovery is idempotent"
+    );
+    assert_eq!(
+        restarted.journal(id).await.len(),
+        journal_len,
+        "nothing re-driven unasked"
+    );
 
     let outcome = restarted.conductor.reconduct(id, None).await.unwrap();
     assert!(outcome.succeeded, "{outcome:#?}");
@@ -666,7 +953,10 @@ mod journal_properties {
         let channel = ["sim:mx", "sim:my", "sim:det"][usize::from(kind % 3)];
         match kind / 3 {
             0 => String::new(),
-            1 => faults(&[(channel, &format!("mode = \"disconnect_after\"\nops = {ops}"))]),
+            1 => faults(&[(
+                channel,
+                &format!("mode = \"disconnect_after\"\nops = {ops}"),
+            )]),
             2 => faults(&[(channel, "mode = \"reject_writes\"")]),
             _ => faults(&[(channel, "mode = \"timeout\"\nafter_ms = 1")]),
         }

@@ -7,6 +7,7 @@
 //! with the original.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use time::OffsetDateTime;
@@ -16,7 +17,18 @@ use super::outcome::{Halt, StepFailure};
 use super::stop::{ConductHandle, StopRequest};
 use crate::domain::{ActuationKind, FailureClass, Step, StepKind};
 use crate::ports::Router;
-use crate::store::{JournalEntry, StepJournal, StepResult, StoreError};
+use crate::store::{EventStore, JournalEntry, StepJournal, StepResult, StoreError};
+
+/// How often a walk checks that nobody else (an operator on another host, restart recovery)
+/// appended to the procedure's stream. Between checks at most this long of steps can run after
+/// such an append.
+const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The stream a walk watches, and the version its own last append left it at.
+pub(crate) struct Watch<'a> {
+    pub stream: &'a str,
+    pub version: u64,
+}
 
 /// How replayed steps are treated.
 #[derive(Clone, Debug, Default)]
@@ -37,10 +49,12 @@ pub(crate) enum End {
     Finished,
     Failed(StepFailure),
     Halted(Halt),
-    /// An operator's (or shutdown's) request taken at a boundary, before `next_index` ran.
-    Stopped {
-        request: StopRequest,
-        next_index: u64,
+    /// An operator's (or shutdown's) request, taken at a step boundary.
+    Stopped(StopRequest),
+    /// Someone else appended to the procedure's stream (a hold or abort through another host,
+    /// restart recovery): the walk stopped at a step boundary and leaves the transition to them.
+    Superseded {
+        version: u64,
     },
     /// The journal could not be written: nothing more may run, because an effect must never
     /// go unjournaled.
@@ -61,8 +75,10 @@ pub(crate) struct Walk {
 }
 
 /// Walks `steps[from..]` (absolute indices) and journals every boundary.
-pub(crate) async fn execute_from<J: StepJournal>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn execute_from<J: StepJournal + EventStore>(
     journal: &J,
+    watch: &Watch<'_>,
     router: &Router,
     procedure: Uuid,
     steps: &[Step],
@@ -77,14 +93,26 @@ pub(crate) async fn execute_from<J: StepJournal>(
     };
     // The previous step's outcome, written together with the next marker.
     let mut pending: Vec<JournalEntry> = Vec::with_capacity(2);
+    let mut next_watch = Instant::now() + WATCH_INTERVAL;
     for (index, step) in steps.iter().enumerate().skip(from) {
         let step_index = index as u64;
+        if Instant::now() >= next_watch {
+            next_watch = Instant::now() + WATCH_INTERVAL;
+            match journal.stream_version(watch.stream).await {
+                Ok(version) if version != watch.version => {
+                    walk.end = match flush(journal, &mut pending, step_index).await {
+                        Ok(()) => End::Superseded { version },
+                        Err(end) => end,
+                    };
+                    return walk;
+                }
+                // A failed check is not a reason to stop: the next journal write will tell.
+                Ok(_) | Err(_) => {}
+            }
+        }
         if let Some(request) = handle.take() {
             walk.end = match flush(journal, &mut pending, step_index).await {
-                Ok(()) => End::Stopped {
-                    request,
-                    next_index: step_index,
-                },
+                Ok(()) => End::Stopped(request),
                 Err(end) => end,
             };
             return walk;
@@ -107,7 +135,14 @@ pub(crate) async fn execute_from<J: StepJournal>(
         }
         let kind = step.kind();
         if kind.has_effect() {
-            pending.push(entry(procedure, step_index, kind, StepResult::InFlight, None, detail(step, None)));
+            pending.push(entry(
+                procedure,
+                step_index,
+                kind,
+                StepResult::InFlight,
+                None,
+                detail(step, None),
+            ));
             if let Err(end) = flush(journal, &mut pending, step_index).await {
                 walk.end = end;
                 return walk;
@@ -176,11 +211,19 @@ async fn flush<J: StepJournal>(
 
 /// Sends one step to the router. Ok carries the device's answer (an action's JSON, a check's
 /// reading), Err the failure class and message.
-async fn dispatch(router: &Router, step: &Step) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
+async fn dispatch(
+    router: &Router,
+    step: &Step,
+) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
     match step {
         Step::Setpoint(sp) => {
             let (kind, result) = router.write(sp).await;
-            (kind, result.map(|()| Json::Null).map_err(|e| (e.class, e.message)))
+            (
+                kind,
+                result
+                    .map(|()| Json::Null)
+                    .map_err(|e| (e.class, e.message)),
+            )
         }
         Step::Check(check) => {
             let (kind, outcome) = router.check(check).await;

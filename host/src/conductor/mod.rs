@@ -24,7 +24,7 @@ pub use outcome::{ConductOutcome, Halt, OperatorStop, ResolutionCost, StepFailur
 pub use recovery::Recovered;
 pub use stop::{ConductHandle, Conducts, StopRequest};
 
-use execute::{End, Mode, Walk};
+use execute::{End, Mode, Walk, Watch};
 use reader::RouterReader;
 
 use crate::domain::procedure::{
@@ -35,7 +35,7 @@ use crate::ports::{Catalog, Router, safety};
 use crate::sandbox::{LoadedComponent, Sandbox};
 use crate::store::handler::{self, Procedure};
 use crate::store::{
-    JournalPage, JournalRecord, PinnedSteps, Store, StepResult, StoreError, procedure_stream,
+    JournalPage, JournalRecord, PinnedSteps, StepResult, Store, StoreError, procedure_stream,
 };
 
 /// Conducts procedures against one device router. Cheap to clone.
@@ -145,8 +145,14 @@ impl<S: Store> Conductor<S> {
         )
         .await?;
         let steps = pinned.steps();
+        let stream = procedure_stream(id);
+        let watch = Watch {
+            stream: &stream,
+            version: started.version,
+        };
         let walk = execute::execute_from(
             &self.store,
+            &watch,
             &self.router,
             id,
             steps,
@@ -206,8 +212,14 @@ impl<S: Store> Conductor<S> {
             handler::handle_procedure(&self.store, id, &resume, OffsetDateTime::now_utc(), &[])
                 .await?;
         let steps = pinned.steps();
+        let stream = procedure_stream(id);
+        let watch = Watch {
+            stream: &stream,
+            version: resumed.version,
+        };
         let walk = execute::execute_from(
             &self.store,
+            &watch,
             &self.router,
             id,
             steps,
@@ -301,6 +313,39 @@ impl<S: Store> Conductor<S> {
                 outcome.halted = Some(halt);
                 None
             }
+            End::Superseded { version } => {
+                // Whoever appended decided the transition; report where it left the procedure.
+                match self.load(id, ProcedureCommandKind::Hold).await {
+                    Ok(state) => {
+                        outcome.status = state.status;
+                        outcome.held = state.status == ProcedureStatus::Held;
+                        outcome.actuation_kind = state.actuation_kind.join(walk.kind);
+                        outcome.stopped_by = match state.status {
+                            ProcedureStatus::Held
+                                if state.hold_claims.contains(HoldCause::Operator) =>
+                            {
+                                Some(OperatorStop::HeldByOperator)
+                            }
+                            ProcedureStatus::Aborted | ProcedureStatus::Truncated => {
+                                Some(OperatorStop::AbortedByOperator)
+                            }
+                            _ => None,
+                        };
+                        if outcome.stopped_by.is_none() {
+                            outcome.lifecycle_failure = Some(format!(
+                                "the procedure's stream moved to version {version} under the conduct: it is now {}; the conduct stopped at a step boundary",
+                                state.status
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        outcome.lifecycle_failure = Some(format!(
+                            "the procedure's stream moved under the conduct and could not be read: {e}"
+                        ));
+                    }
+                }
+                None
+            }
             End::Failed(failure) => {
                 let reason = failure.reason();
                 // A setpoint or check failure may clear (try-conduct holds to keep the pin); an
@@ -322,7 +367,7 @@ impl<S: Store> Conductor<S> {
                     }
                 })
             }
-            End::Stopped { request, .. } => Some(match request {
+            End::Stopped(request) => Some(match request {
                 StopRequest::Hold { reason } => {
                     outcome.stopped_by = Some(OperatorStop::HeldByOperator);
                     ProcedureCommand::Hold {

@@ -13,7 +13,7 @@ use super::{ConductError, Conductor, JournalHistory};
 use crate::domain::HoldCause;
 use crate::domain::procedure::{ProcedureCommand, ProcedureStatus};
 use crate::store::handler;
-use crate::store::{JournalRecord, Store, StepResult, SummaryQuery};
+use crate::store::{JournalRecord, StepResult, Store, SummaryQuery};
 
 /// One procedure restart recovery held (or failed to hold).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -33,7 +33,8 @@ pub(super) async fn recover<S: Store>(
     let store = conductor.store();
     let live = conductor.conducts().running();
     let mut running = Vec::new();
-    let mut query = SummaryQuery::first(SummaryQuery::MAX_LIMIT).with_status(ProcedureStatus::Running);
+    let mut query =
+        SummaryQuery::first(SummaryQuery::MAX_LIMIT).with_status(ProcedureStatus::Running);
     loop {
         let page = store.list_procedures(&query).await?;
         running.extend(page.items.iter().map(|s| s.id));

@@ -12,10 +12,16 @@ use uuid::Uuid;
 /// What the operator asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopRequest {
-    Hold { reason: String },
-    Abort { reason: String },
+    Hold {
+        reason: String,
+    },
+    Abort {
+        reason: String,
+    },
     /// The host is shutting down: hold with cause `host-restart`.
-    Shutdown { reason: String },
+    Shutdown {
+        reason: String,
+    },
 }
 
 /// The live state of one running conduct, shared with whoever wants to stop or watch it.

@@ -4,8 +4,8 @@
 //! goes into every pin, so a pinned conduct names the exact limits it was checked against.
 //!
 //! A syntax or type error names the line and column; a value that parses but makes no sense
-//! (min above max, a duplicated prefix, a fault on a channel the sim does not serve) names the
-//! field.
+//! (min above max, a duplicated prefix, a limit or a fault on a channel nothing serves) names
+//! the field.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -219,6 +219,27 @@ impl Catalog {
             .sim
             .channels()
             .map_err(|e| invalid(format!("sim.{}", e.field), e.message))?;
+        // A limit on a channel nothing writes is a typo, and a typo here would leave the
+        // intended channel unlimited: refuse it.
+        for channel in file.limits.keys() {
+            let field = || format!("limits.{channel:?}");
+            match longest_prefix(&file.routes, |r| &r.prefix, channel) {
+                None => return Err(invalid(field(), "no route serves this channel")),
+                Some(route) => match route.port {
+                    PortKind::Sim => {
+                        if !sim_channels
+                            .get(channel.as_str())
+                            .is_some_and(|c| c.writable())
+                        {
+                            return Err(invalid(
+                                field(),
+                                "the simulated beamline has no writable channel of this name",
+                            ));
+                        }
+                    }
+                },
+            }
+        }
         Ok(Catalog {
             revision,
             writes_enabled: file.writes_enabled,

@@ -120,7 +120,8 @@ fn ms(ms: u32) -> Duration {
 }
 
 /// The criterion a readback must meet for a setpoint: numbers within the tolerance (exactly equal
-/// without one), anything else equal.
+/// without one), anything else equal. A malformed tolerance would fail again on resume, so it is
+/// `OutOfLimits` (a configuration class), not `Rejected`.
 fn readback_criterion(sp: &Setpoint) -> PortResult<Criterion> {
     match (sp.value.as_number(), sp.tolerance) {
         (Some(target), tolerance) => {
@@ -128,10 +129,10 @@ fn readback_criterion(sp: &Setpoint) -> PortResult<Criterion> {
             let criterion = Criterion::Within { target, tolerance };
             criterion
                 .validate()
-                .map_err(|e| PortError::rejected(format!("setpoint {}: {e}", sp.channel)))?;
+                .map_err(|e| PortError::out_of_limits(format!("setpoint {}: {e}", sp.channel)))?;
             Ok(criterion)
         }
-        (None, Some(_)) => Err(PortError::rejected(format!(
+        (None, Some(_)) => Err(PortError::out_of_limits(format!(
             "setpoint {}: a tolerance needs a numeric value, got a {}",
             sp.channel,
             sp.value.kind()

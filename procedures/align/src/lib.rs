@@ -76,6 +76,22 @@ mod tests {
     use baton_guest::testing::Harness;
 
     #[test]
+    fn the_example_params_json_resolves() {
+        let h = Harness::<Align>::new()
+            .params_json(include_str!("../params.json"))
+            .unwrap()
+            .reading("sim:mx.rbv", 1.0);
+        let r = h.resolve().unwrap();
+        assert_eq!(r.steps.len(), 11);
+        let xs = r.floats_on("sim:mx");
+        let expected = [0.8, 0.9, 1.0, 1.1, 1.2, 1.0];
+        assert!(
+            xs.iter().zip(expected).all(|(x, e)| (x - e).abs() < 1e-12),
+            "{xs:?}"
+        );
+    }
+
+    #[test]
     fn declaration_is_valid() {
         assert!(Align::describe().check().is_ok());
     }

@@ -188,6 +188,19 @@ mod tests {
     use baton_guest::ResolvedStep;
     use baton_guest::testing::Harness;
 
+    #[test]
+    fn the_example_params_json_resolves() {
+        let r = Harness::<EnergyScan>::new()
+            .params_json(include_str!("../params.json"))
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(r.steps.len(), 15);
+        let theta = r.floats_on("sim:mono:bragg")[0];
+        assert!((theta - 16.4056).abs() < 1e-4, "{theta}");
+        assert!((r.floats_on("sim:und:gap")[0] - 7.8).abs() < 1e-12);
+    }
+
     fn close(a: f64, b: f64, eps: f64) -> bool {
         (a - b).abs() <= eps
     }

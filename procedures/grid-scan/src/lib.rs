@@ -101,6 +101,19 @@ mod tests {
     use baton_guest::ResolvedStep;
     use baton_guest::testing::{Harness, Resolved};
 
+    #[test]
+    fn the_example_params_json_resolves() {
+        let r = Harness::<GridScan>::new()
+            .params_json(include_str!("../params.json"))
+            .unwrap()
+            .resolve()
+            .unwrap();
+        // 3 x 4 snake: 4 row moves, 12 points of (move, acquire).
+        assert_eq!(r.steps.len(), 28);
+        assert_eq!(r.floats_on("sim:mx")[..6], [0.0, 0.5, 1.0, 1.0, 0.5, 0.0]);
+        assert_eq!(r.floats_on("sim:my"), [0.0, 0.5, 1.0, 1.5]);
+    }
+
     fn grid(nx: i64, ny: i64, snake: bool) -> Harness<GridScan> {
         Harness::<GridScan>::new()
             .param("x_start", 0.0)

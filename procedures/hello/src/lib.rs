@@ -45,6 +45,17 @@ mod tests {
     use baton_guest::testing::Harness;
 
     #[test]
+    fn the_example_params_json_resolves() {
+        let r = Harness::<Hello>::new()
+            .params_json(include_str!("../params.json"))
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(r.floats_on("sim:mx"), [2.5]);
+        assert_eq!(r.steps[1].arg("exposure_s"), Some(&Value::Float(0.5)));
+    }
+
+    #[test]
     fn declares_its_parameters_with_defaults() {
         let info = Hello::describe();
         assert_eq!(info.name(), "hello");

@@ -94,6 +94,21 @@ mod tests {
 
     use super::*;
     use baton_guest::testing::Harness;
+
+    #[test]
+    fn the_example_params_json_resolves() {
+        let r = Harness::<TemperatureRamp>::new()
+            .params_json(include_str!("../params.json"))
+            .unwrap()
+            .resolve()
+            .unwrap();
+        assert_eq!(r.steps.len(), 9);
+        assert_eq!(r.floats_on("sim:temp:sp"), [300.0, 310.0, 320.0]);
+        assert_eq!(
+            r.actions_on("sim:det")[0].arg("exposure_s"),
+            Some(&Value::Float(2.0))
+        );
+    }
     use baton_guest::{Criterion, ResolvedStep};
 
     #[test]

@@ -160,13 +160,13 @@ impl Detector {
                     exposure = value.as_number();
                 }
                 ("exposure_s", other) => {
-                    return Err(PortError::rejected(format!(
+                    return Err(PortError::out_of_limits(format!(
                         "{name}: exposure_s must be a number, got a {}",
                         other.kind()
                     )));
                 }
                 (other, _) => {
-                    return Err(PortError::rejected(format!(
+                    return Err(PortError::out_of_limits(format!(
                         "{name}: acquire takes exposure_s only, got argument {other:?}"
                     )));
                 }
@@ -174,10 +174,10 @@ impl Detector {
         }
         match exposure {
             Some(e) if e.is_finite() && e > 0.0 && e <= MAX_EXPOSURE_S => Ok(e),
-            Some(e) => Err(PortError::rejected(format!(
+            Some(e) => Err(PortError::out_of_limits(format!(
                 "{name}: exposure_s must be > 0 and <= {MAX_EXPOSURE_S}, got {e}"
             ))),
-            None => Err(PortError::rejected(format!(
+            None => Err(PortError::out_of_limits(format!(
                 "{name}: acquire needs the argument exposure_s"
             ))),
         }

@@ -8,6 +8,13 @@
 //! controller `N` serves `N:sp` and `N:rbv`; a detector `N` serves the action `acquire` and reads
 //! as its last counts; a shutter `N` serves a setpoint, the actions `open`/`close`, and reads as
 //! `"open"`/`"closed"`.
+//!
+//! Failure classes follow what a retry would do. A request the device can never accept fails
+//! with a configuration class, so try-conduct aborts instead of holding on something a resume
+//! would repeat: a value of the wrong type or out of range, a missing or unknown argument, is
+//! `OutOfLimits`; an unknown channel or command is `Unrouted`; a write to a readback is
+//! `AccessDenied`. `Rejected` is kept for refusals that may clear (a superseded move, an injected
+//! rejection).
 
 pub mod clock;
 pub mod detector;
@@ -325,7 +332,7 @@ pub struct SimPort {
 
 fn number(channel: &str, value: &Value) -> PortResult<f64> {
     value.as_number().ok_or_else(|| {
-        PortError::rejected(format!("{channel} takes a number, got a {}", value.kind()))
+        PortError::out_of_limits(format!("{channel} takes a number, got a {}", value.kind()))
     })
 }
 
@@ -479,7 +486,7 @@ impl DevicePort for SimPort {
         let channel = self.served(name)?;
         let command = &*action.command;
         if !channel.commands().contains(&command) {
-            return Err(PortError::rejected(format!(
+            return Err(PortError::unrouted(format!(
                 "{name} has no command {command:?} (it serves {:?})",
                 channel.commands()
             )));
@@ -489,7 +496,7 @@ impl DevicePort for SimPort {
             SimChannel::Detector(i) => self.acquire(i, action).await,
             SimChannel::Shutter(i) => {
                 if let Some((arg, _)) = action.args.first() {
-                    return Err(PortError::rejected(format!(
+                    return Err(PortError::out_of_limits(format!(
                         "{name}: {command} takes no arguments, got {arg:?}"
                     )));
                 }
@@ -497,7 +504,7 @@ impl DevicePort for SimPort {
                 self.shutters[i].set(open, &self.clock).await;
                 Ok(serde_json::json!({ "shutter": name, "state": state_text(open) }))
             }
-            _ => Err(PortError::rejected(format!("{name} serves no actions"))),
+            _ => Err(PortError::unrouted(format!("{name} serves no actions"))),
         }
     }
 }

@@ -65,7 +65,7 @@ impl Shutter {
             Value::Int(0) => Ok(false),
             Value::Text(t) if t == "open" => Ok(true),
             Value::Text(t) if t == "closed" || t == "close" => Ok(false),
-            other => Err(PortError::rejected(format!(
+            other => Err(PortError::out_of_limits(format!(
                 "{}: expected \"open\"/\"closed\", a flag or 1/0, got {other:?}",
                 self.config.name
             ))),

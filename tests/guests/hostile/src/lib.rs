@@ -6,13 +6,18 @@
 //! | `ok`          | a small valid plan (2 steps)                                              |
 //! | `loop`        | loops forever                                                             |
 //! | `bomb`        | allocates (and touches) 1 MiB blocks until memory runs out                |
-//! | `recurse`     | recurses without bound (the optimizer cannot turn it into a loop)         |
+//! | `recurse`     | recurses without bound with 256-byte frames, which Rust keeps on its      |
+//! |               | shadow stack in linear memory: traps with an out-of-bounds memory access  |
+//! |               | when that stack runs out (what a real Rust guest does)                    |
+//! | `recurse-wasm`| recurses without bound on scalars only, on the wasm call stack: the       |
+//! |               | engine's stack limit stops it (`Trap::StackOverflow`)                     |
 //! | `panic`       | logs "about to panic" through the host, then panics with `PANIC_MESSAGE`  |
 //! | `ten-million` | returns 10 000 000 steps                                                  |
 //! | `steps`       | returns `count` steps (default 10 000 000)                                |
 //! | `huge-string` | returns one setpoint whose text value is `size` bytes (default 100 MiB)   |
-//! | `sneaky`      | tries a file, the clocks, randomness, env and args through std, and       |
-//! |               | reports what it saw as text setpoints on `sneaky:*` channels              |
+//! | `sneaky`      | tries to read `/etc/passwd` and write a file, the clocks, randomness, env,|
+//! |               | args and cwd through std; reports what it saw as text setpoints on        |
+//! |               | `sneaky:*` channels (see [`SNEAKY_CHANNELS`])                             |
 //! | `read`        | reads `channel` through the host and sets `target` to the value read      |
 //! | `log`         | logs `count` lines through the host and prints to stdout and stderr, then `ok` |
 //! | `invalid`     | refuses with `invalid-params`                                             |
@@ -29,12 +34,25 @@ pub struct Hostile;
 /// What `panic` mode panics with.
 pub const PANIC_MESSAGE: &str = "deliberate panic: hostile guest";
 
+/// The channels `sneaky` mode reports on, in order.
+pub const SNEAKY_CHANNELS: &[&str] = &[
+    "sneaky:file",
+    "sneaky:write",
+    "sneaky:wall_clock_ns",
+    "sneaky:monotonic_elapsed_ns",
+    "sneaky:random",
+    "sneaky:env_vars",
+    "sneaky:args",
+    "sneaky:cwd",
+];
+
 /// Every mode, as the `mode` parameter names them.
 pub const MODES: &[&str] = &[
     "ok",
     "loop",
     "bomb",
     "recurse",
+    "recurse-wasm",
     "panic",
     "ten-million",
     "steps",
@@ -69,7 +87,11 @@ impl Procedure for Hostile {
             "loop" => spin(),
             "bomb" => bomb(),
             "recurse" => {
-                let depth = recurse(black_box(1));
+                let depth = recurse_shadow(black_box(1));
+                Err(ResolveError::failed(format!("recursion ended at {depth}")))
+            }
+            "recurse-wasm" => {
+                let depth = recurse_wasm(black_box(1));
                 Err(ResolveError::failed(format!("recursion ended at {depth}")))
             }
             "panic" => {
@@ -146,13 +168,26 @@ fn bomb() -> ! {
     }
 }
 
-/// Unbounded, non-tail recursion on a frame with a live buffer: no optimizer can turn it into
-/// a loop.
+/// Unbounded, non-tail recursion on scalars only, so every frame lives on the wasm call stack
+/// and nothing on Rust's shadow stack in linear memory: the engine's stack limit is what stops
+/// it (a trap "call stack exhausted"). The result feeds an expression after the call, so it is
+/// not a tail call, and the expression is not a plain accumulator LLVM could turn into a loop.
+#[inline(never)]
+fn recurse_wasm(depth: u64) -> u64 {
+    if depth == u64::MAX {
+        return depth;
+    }
+    recurse_wasm(depth + 1).rotate_left(7) ^ depth
+}
+
+/// The same with a 256-byte buffer per frame, which Rust keeps on its shadow stack in linear
+/// memory: that stack runs out first, and the guest traps with an out-of-bounds memory access
+/// (what a real guest with big frames does).
 #[inline(never)]
 #[allow(unconditional_recursion)]
-fn recurse(depth: u64) -> u64 {
+fn recurse_shadow(depth: u64) -> u64 {
     let frame = black_box([depth; 32]);
-    let below = recurse(black_box(depth + 1));
+    let below = recurse_shadow(black_box(depth + 1));
     black_box(frame[(depth % 32) as usize]).wrapping_add(below)
 }
 
@@ -173,6 +208,15 @@ fn sneaky() -> Plan {
     let file = match std::fs::read_to_string("/etc/passwd") {
         Ok(s) => format!("read {} bytes", s.len()),
         Err(e) => format!("error: {e}"),
+    };
+    // Only inside the sandbox: natively (in `cargo test`) this would really write the file.
+    let write = if cfg!(target_arch = "wasm32") {
+        match std::fs::write("/tmp/baton-hostile-guest", "was here") {
+            Ok(()) => "wrote /tmp/baton-hostile-guest".to_owned(),
+            Err(e) => format!("error: {e}"),
+        }
+    } else {
+        "not attempted outside wasm".to_owned()
     };
     let wall = match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_nanos().to_string(),
@@ -198,6 +242,7 @@ fn sneaky() -> Plan {
     let mut plan = Plan::new();
     for (channel, seen) in [
         ("sneaky:file", file),
+        ("sneaky:write", write),
         ("sneaky:wall_clock_ns", wall),
         ("sneaky:monotonic_elapsed_ns", monotonic),
         ("sneaky:random", random),
@@ -286,17 +331,10 @@ mod tests {
             .resolve()
             .unwrap();
         let channels: Vec<&str> = r.steps.iter().map(|s| s.target()).collect();
+        assert_eq!(channels, SNEAKY_CHANNELS);
         assert_eq!(
-            channels,
-            [
-                "sneaky:file",
-                "sneaky:wall_clock_ns",
-                "sneaky:monotonic_elapsed_ns",
-                "sneaky:random",
-                "sneaky:env_vars",
-                "sneaky:args",
-                "sneaky:cwd"
-            ]
+            r.steps[1].setpoint_value(),
+            Some(&Value::Text("not attempted outside wasm".into()))
         );
         assert!(
             r.steps

@@ -28,7 +28,12 @@ impl Procedure for Script {
     fn resolve(params: &Params, _host: &dyn Host) -> Result<Plan, ResolveError> {
         let script = params.text("script")?;
         let mut plan = Plan::new();
-        for (index, step) in script.split(';').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+        for (index, step) in script
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .enumerate()
+        {
             push(&mut plan, step).map_err(|why| {
                 ResolveError::invalid_params(format!("script step {index} `{step}`: {why}"))
             })?;
@@ -38,19 +43,24 @@ impl Procedure for Script {
 }
 
 fn number(word: &str) -> Result<f64, String> {
-    word.parse::<f64>().map_err(|_| format!("`{word}` is not a number"))
+    word.parse::<f64>()
+        .map_err(|_| format!("`{word}` is not a number"))
 }
 
 fn push(plan: &mut Plan, step: &str) -> Result<(), String> {
     let words: Vec<&str> = step.split_whitespace().collect();
-    let (positional, options): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| !w.contains('='));
+    let (positional, options): (Vec<&str>, Vec<&str>) =
+        words.iter().partition(|w| !w.contains('='));
     let option = |key: &str| {
         options
             .iter()
             .find_map(|o| o.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
     };
     let ms = option("ms")
-        .map(|v| v.parse::<u32>().map_err(|_| format!("`{v}` is not a duration in ms")))
+        .map(|v| {
+            v.parse::<u32>()
+                .map_err(|_| format!("`{v}` is not a duration in ms"))
+        })
         .transpose()?;
     match positional.as_slice() {
         ["set", channel, value] => {
