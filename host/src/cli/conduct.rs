@@ -155,7 +155,8 @@ impl StepBar {
         match self.bar {
             Some(bar) => {
                 bar.set_position(done.min(self.total));
-                bar.finish_with_message(message.to_owned());
+                // `finish*` would fill the bar; a held conduct stopped part way.
+                bar.abandon_with_message(message.to_owned());
                 Ok(())
             }
             None => writeln!(
