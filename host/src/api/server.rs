@@ -125,12 +125,6 @@ pub struct Server {
     task: JoinHandle<std::io::Result<()>>,
 }
 
-impl std::fmt::Debug for ApiState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiState").finish_non_exhaustive()
-    }
-}
-
 impl Server {
     /// Starts a host and returns once it accepts connections.
     pub async fn start(config: ServerConfig) -> Result<Started, ServerError> {

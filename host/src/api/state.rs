@@ -102,6 +102,14 @@ pub struct Inner {
     shutdown: watch::Sender<bool>,
 }
 
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Deref for ApiState {
     type Target = Inner;
 

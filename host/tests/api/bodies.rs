@@ -2,10 +2,13 @@
 //! exponents, a negative boundary, a body over the limit (413), an unknown route (404), a
 //! wrong method (405). Every refusal is problem+json and nothing is written.
 
+use std::time::Duration;
+
+use baton_host::api::ApiConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{Host, assert_problem, expect_problem, hello};
+use crate::harness::{Host, Options, assert_problem, expect_problem, hello};
 
 #[tokio::test]
 async fn malformed_and_mistyped_bodies() {
@@ -189,5 +192,81 @@ async fn unknown_routes_methods_and_path_parameters() {
         StatusCode::BAD_REQUEST,
         "malformed-request",
     );
+    host.shutdown().await;
+}
+
+/// A JSON body sent in two halves with a pause between them.
+fn slow_body(first: &'static str, second: &'static str, pause: Duration) -> reqwest::Body {
+    let parts = futures::stream::unfold(0, move |n| async move {
+        match n {
+            0 => Some((Ok::<_, std::io::Error>(bytes::Bytes::from(first)), 1)),
+            1 => {
+                tokio::time::sleep(pause).await;
+                Some((Ok(bytes::Bytes::from(second)), 2))
+            }
+            _ => None,
+        }
+    });
+    reqwest::Body::wrap_stream(parts)
+}
+
+#[tokio::test]
+async fn ordinary_requests_have_a_deadline_and_conducts_do_not() {
+    let host = Host::with(Options {
+        api: ApiConfig {
+            request_timeout: Duration::from_millis(300),
+            ..ApiConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let id = host.define(&hello(), json!({})).await;
+    // A client that takes longer than the deadline to send its body is cut off...
+    let response = host
+        .request(Method::POST, "/runs")
+        .body(slow_body(
+            "{\"name\": ",
+            "\"late\"}",
+            Duration::from_millis(900),
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, StatusCode::SERVICE_UNAVAILABLE, "timeout").await;
+    let (_, runs) = host.get("/runs").await;
+    assert!(runs["items"].as_array().unwrap().is_empty());
+    // ...but a conduct has no deadline, however long it takes.
+    let response = host
+        .request(Method::POST, &format!("/procedures/{id}/conduct"))
+        .body(slow_body("{", "}", Duration::from_millis(900)))
+        .send()
+        .await
+        .unwrap();
+    let (status, outcome) = crate::harness::answer(response).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome["status"], "Completed");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let host = Host::start().await;
+    let response = host
+        .request(Method::GET, "/procedures")
+        .send()
+        .await
+        .unwrap();
+    let generated = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(generated.len(), 36, "a uuid: {generated}");
+    let response = host
+        .request(Method::GET, "/nowhere")
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
     host.shutdown().await;
 }
