@@ -1,8 +1,13 @@
 //! The conduct verbs. Whatever the steps did, a verb that ran answers 200 with the
 //! [`ConductOutcome`] (DESIGN §6); only a refusal before anything ran is an error. With
 //! `?wait=false` the verb is checked (the procedure exists, is in the right status, is not
-//! being conducted here, the boundary fits), then runs in the background: 202 with the
+//! being conducted here, the boundary fits; a waited verb is checked the same way), then runs
+//! in the background: 202 with the
 //! procedure's location, where progress and, at the end, the outcome show.
+//!
+//! Either way the verb runs in a task of its own: a client that hangs up on a waited conduct
+//! does not cancel it (a conduct must never be abandoned between a marker and an outcome); its
+//! outcome stays readable as `last_conduct` of the procedure.
 
 use axum::Json;
 use axum::extract::State;
@@ -40,7 +45,7 @@ pub struct ReconductRequest {
 pub struct ConductAccepted {
     pub procedure_id: Uuid,
     pub verb: Verb,
-    /// Poll this for status, progress and, at the end, `background.outcome`.
+    /// Poll this for status, progress and, at the end, `last_conduct.outcome`.
     pub location: String,
     /// Follow this (Server-Sent Events) for live progress.
     pub stream: String,
@@ -93,9 +98,9 @@ async fn run(
     verb: ConductVerb,
     wait: bool,
 ) -> Result<Response, ApiError> {
+    precheck(&state, id, verb).await?;
+    let task = state.start_conduct(id, verb);
     if !wait {
-        precheck(&state, id, verb).await?;
-        state.spawn_conduct(id, verb);
         let location = format!("/procedures/{id}");
         let body = ConductAccepted {
             procedure_id: id,
@@ -110,13 +115,9 @@ async fn run(
         )
             .into_response());
     }
-    if state.shutting_down() {
-        return Err(ApiError::new(
-            Problem::ShuttingDown,
-            "the host is shutting down and starts no new conduct",
-        ));
-    }
-    let outcome = state.conduct(id, verb).await?;
+    let outcome = task
+        .await
+        .map_err(|e| ApiError::internal(format!("the conduct task failed: {e}")))??;
     Ok(Json(outcome).into_response())
 }
 

@@ -32,7 +32,7 @@ use super::{components, conduct, meta, procedures, runs, schemas, sim, state, st
     ),
     components(schemas(
         super::error::ProblemBody, super::auth::Scope, super::progress::Progress,
-        state::BackgroundResult,
+        state::LastConduct,
         stream::StatusEvent, stream::ProgressEvent,
     )),
     modifiers(&Additions),

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::error::{ApiError, Problem, ProblemBody};
 use super::extract::{Body, OptionalBody, Params, PathParams};
 use super::progress::{Progress, progress};
-use super::state::{ApiState, BackgroundResult};
+use super::state::{ApiState, LastConduct};
 use crate::conductor::StopRequest;
 use crate::domain::input;
 use crate::domain::procedure::{
@@ -89,9 +89,10 @@ pub struct ProcedureView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Step>>,
     pub progress: Progress,
-    /// The last background conduct (`?wait=false`) this host ran, if any.
+    /// The last conduct verb this host ran on it (waited on or in the background), if any:
+    /// running, or its outcome, or why it was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub background: Option<BackgroundResult>,
+    pub last_conduct: Option<LastConduct>,
     #[schema(format = DateTime)]
     pub defined_at: String,
     #[schema(format = DateTime)]
@@ -158,7 +159,7 @@ pub(crate) async fn view(
         }),
         steps,
         progress,
-        background: state.background_result(procedure.id),
+        last_conduct: state.last_conduct(procedure.id),
         defined_at: rfc3339(procedure.defined_at),
         last_changed_at: rfc3339(procedure.last_changed_at),
         version: procedure.version,

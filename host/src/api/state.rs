@@ -1,6 +1,6 @@
 //! What every handler shares: the conductor (and through it the store, sandbox, router and
 //! catalog), the metrics, the limits, the conducts this process started (for progress and
-//! ETA), the results of background conducts, and the shutdown switch.
+//! ETA), the last conduct result of each procedure, and the shutdown switch.
 
 use std::collections::HashMap;
 use std::ops::Deref;
@@ -69,18 +69,18 @@ pub struct ActiveConduct {
     pub since: Instant,
 }
 
-/// How the last background conduct of a procedure ended (`?wait=false`).
+/// The last conduct verb this host ran on a procedure, waited on or in the background.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum BackgroundResult {
+pub enum LastConduct {
     /// Still running.
     Running { verb: Verb },
-    /// Ran: the body a waited conduct would have answered with.
+    /// Ran: the body a waited conduct answers with.
     Finished {
         #[schema(value_type = ConductOutcome)]
         outcome: Box<ConductOutcome>,
     },
-    /// Refused before anything ran: the problem a waited conduct would have answered with.
+    /// Refused before anything ran: the problem a waited conduct answers with.
     Refused {
         #[schema(value_type = super::error::ProblemBody)]
         problem: serde_json::Value,
@@ -96,9 +96,9 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     pub config: ApiConfig,
     active: Mutex<HashMap<Uuid, ActiveConduct>>,
-    background: Mutex<HashMap<Uuid, BackgroundResult>>,
-    background_running: AtomicUsize,
-    background_done: Notify,
+    last: Mutex<HashMap<Uuid, LastConduct>>,
+    conducts_running: AtomicUsize,
+    conducts_done: Notify,
     shutdown: watch::Sender<bool>,
 }
 
@@ -132,8 +132,8 @@ impl Drop for ActiveGuard<'_> {
     }
 }
 
-/// The most background results kept; the oldest are forgotten first (they are in the journal).
-const BACKGROUND_RESULTS: usize = 1_000;
+/// The most conduct results kept; finished ones are forgotten first (the journal keeps them).
+const LAST_CONDUCTS: usize = 1_000;
 
 impl ApiState {
     pub fn new(
@@ -146,9 +146,9 @@ impl ApiState {
             metrics,
             config,
             active: Mutex::default(),
-            background: Mutex::default(),
-            background_running: AtomicUsize::new(0),
-            background_done: Notify::new(),
+            last: Mutex::default(),
+            conducts_running: AtomicUsize::new(0),
+            conducts_done: Notify::new(),
             shutdown: watch::channel(false).0,
         }))
     }
@@ -175,19 +175,19 @@ impl ApiState {
             .map(|h| h.completed.load(Ordering::Relaxed))
     }
 
-    pub fn background_result(&self, id: Uuid) -> Option<BackgroundResult> {
-        self.background.lock().ok()?.get(&id).cloned()
+    pub fn last_conduct(&self, id: Uuid) -> Option<LastConduct> {
+        self.last.lock().ok()?.get(&id).cloned()
     }
 
-    fn set_background(&self, id: Uuid, result: BackgroundResult) {
-        if let Ok(mut map) = self.background.lock() {
-            if map.len() >= BACKGROUND_RESULTS && !map.contains_key(&id) {
+    fn set_last(&self, id: Uuid, result: LastConduct) {
+        if let Ok(mut map) = self.last.lock() {
+            if map.len() >= LAST_CONDUCTS && !map.contains_key(&id) {
                 // Forget finished results first; a running one is still being reported on.
                 let finished: Vec<Uuid> = map
                     .iter()
-                    .filter(|(_, r)| !matches!(r, BackgroundResult::Running { .. }))
+                    .filter(|(_, r)| !matches!(r, LastConduct::Running { .. }))
                     .map(|(id, _)| *id)
-                    .take(BACKGROUND_RESULTS / 10)
+                    .take(LAST_CONDUCTS / 10)
                     .collect();
                 for id in finished {
                     map.remove(&id);
@@ -198,7 +198,7 @@ impl ApiState {
     }
 
     /// Runs a conduct verb here and now, recording it for progress and metrics.
-    pub async fn conduct(
+    async fn run_conduct(
         &self,
         id: Uuid,
         verb: ConductVerb,
@@ -237,30 +237,48 @@ impl ApiState {
         }
     }
 
-    /// Starts a conduct verb in the background; its end lands in [`Self::background_result`].
-    pub fn spawn_conduct(&self, id: Uuid, verb: ConductVerb) {
-        self.set_background(id, BackgroundResult::Running { verb: verb.verb() });
-        self.background_running.fetch_add(1, Ordering::SeqCst);
+    /// Starts a conduct verb in a task of its own, so that nothing but the verb itself ends
+    /// it (a client hanging up does not); its end lands in [`Self::last_conduct`], and the
+    /// returned handle gives the result to a caller that waits.
+    pub fn start_conduct(
+        &self,
+        id: Uuid,
+        verb: ConductVerb,
+    ) -> tokio::task::JoinHandle<Result<ConductOutcome, ApiError>> {
+        self.set_last(id, LastConduct::Running { verb: verb.verb() });
+        self.conducts_running.fetch_add(1, Ordering::SeqCst);
         let state = self.clone();
         tokio::spawn(async move {
-            let result = state.conduct(id, verb).await;
-            let recorded = match result {
-                Ok(outcome) => BackgroundResult::Finished {
-                    outcome: Box::new(outcome),
-                },
+            let result = state.run_conduct(id, verb).await;
+            let result = match result {
+                Ok(outcome) => {
+                    state.set_last(
+                        id,
+                        LastConduct::Finished {
+                            outcome: Box::new(outcome.clone()),
+                        },
+                    );
+                    Ok(outcome)
+                }
+                // Another conduct of it runs here: its record stays.
+                Err(e @ ConductError::AlreadyConducting(_)) => Err(ApiError::from(e)),
                 Err(e) => {
                     let error = ApiError::from(e);
-                    tracing::warn!(procedure = %id, error = %error, "background conduct refused");
-                    BackgroundResult::Refused {
-                        problem: serde_json::to_value(error.body()).unwrap_or_default(),
-                    }
+                    tracing::warn!(procedure = %id, error = %error, "conduct refused");
+                    state.set_last(
+                        id,
+                        LastConduct::Refused {
+                            problem: serde_json::to_value(error.body()).unwrap_or_default(),
+                        },
+                    );
+                    Err(error)
                 }
             };
-            state.set_background(id, recorded);
-            if state.background_running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                state.background_done.notify_waiters();
+            if state.conducts_running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                state.conducts_done.notify_waiters();
             }
-        });
+            result
+        })
     }
 
     /// True once shutdown has begun.
@@ -293,13 +311,13 @@ impl ApiState {
         running.len()
     }
 
-    /// Waits until no conduct runs in this process (background ones included), asking any that
+    /// Waits until no conduct runs in this process, asking any that
     /// starts meanwhile to stop as well.
     pub async fn wait_for_conducts(&self) {
         loop {
-            let notified = self.background_done.notified();
+            let notified = self.conducts_done.notified();
             let running = self.stop_all();
-            if running == 0 && self.background_running.load(Ordering::SeqCst) == 0 {
+            if running == 0 && self.conducts_running.load(Ordering::SeqCst) == 0 {
                 return;
             }
             // A step may take long (an acquisition); the boundary is what we wait for.

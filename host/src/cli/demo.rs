@@ -214,7 +214,7 @@ async fn follow(
     )))
 }
 
-/// Waits until the background conduct of `id` has a result, and returns the procedure.
+/// Waits until the conduct of `id` has a result, and returns the procedure.
 async fn finished(api: &Api, id: &str) -> Result<Json, DemoError> {
     for _ in 0..200 {
         let procedure = api
@@ -225,14 +225,12 @@ async fn finished(api: &Api, id: &str) -> Result<Json, DemoError> {
                 &[StatusCode::OK],
             )
             .await?;
-        if procedure["background"]["state"] != "running" {
+        if procedure["last_conduct"]["state"] != "running" {
             return Ok(procedure);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(DemoError::OffScript(
-        "the background conduct did not finish".into(),
-    ))
+    Err(DemoError::OffScript("the conduct did not finish".into()))
 }
 
 fn journal_line(entry: &Json) -> String {
@@ -373,7 +371,7 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
     let is_settled = |s: &str| matches!(s, "Held" | "Completed" | "Aborted" | "Truncated");
     let (status, last_id) = follow(api, &id, None, "try-conduct", is_settled, tty, out).await?;
     let procedure = finished(api, &id).await?;
-    let outcome = &procedure["background"]["outcome"];
+    let outcome = &procedure["last_conduct"]["outcome"];
     if status != "Held" || outcome["held"] != true {
         return Err(DemoError::OffScript(format!(
             "expected the try-conduct to hold, it ended {status}: {outcome}"
@@ -447,7 +445,7 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
     )
     .await?;
     let procedure = finished(api, &id).await?;
-    let outcome = &procedure["background"]["outcome"];
+    let outcome = &procedure["last_conduct"]["outcome"];
     writeln!(
         out,
         "      {status}: {} of {} steps done, actuation {}",

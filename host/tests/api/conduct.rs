@@ -229,11 +229,11 @@ async fn a_background_conduct_is_followed_to_completion() {
     );
 
     let done = host
-        .wait_for(&id, |p| p["background"]["state"] == "finished")
+        .wait_for(&id, |p| p["last_conduct"]["state"] == "finished")
         .await;
     assert_eq!(done["status"], "Completed");
-    assert_eq!(done["background"]["outcome"]["succeeded"], true);
-    assert_eq!(done["background"]["outcome"]["completed_steps"], 10);
+    assert_eq!(done["last_conduct"]["outcome"]["succeeded"], true);
+    assert_eq!(done["last_conduct"]["outcome"]["completed_steps"], 10);
     assert_eq!(
         done["progress"],
         json!({"done": 10, "total": 10, "conducting": false})
@@ -250,11 +250,11 @@ async fn a_background_conduct_is_followed_to_completion() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let after = host
-        .wait_for(&refused, |p| p["background"]["state"] != "running")
+        .wait_for(&refused, |p| p["last_conduct"]["state"] != "running")
         .await;
-    assert_eq!(after["background"]["state"], "refused");
+    assert_eq!(after["last_conduct"]["state"], "refused");
     assert_eq!(
-        after["background"]["problem"]["type"],
+        after["last_conduct"]["problem"]["type"],
         "urn:baton:problem:resolve-failed"
     );
     assert_eq!(after["status"], "Defined");
@@ -292,12 +292,12 @@ async fn hold_and_abort_of_a_running_conduct_land_at_a_step_boundary() {
     let accepted: Json = response.json().await.unwrap();
     assert_eq!(accepted["requested"], "hold");
     let held = host
-        .wait_for(&id, |p| p["background"]["state"] == "finished")
+        .wait_for(&id, |p| p["last_conduct"]["state"] == "finished")
         .await;
     assert_eq!(held["status"], "Held");
     assert_eq!(held["hold_claims"], json!(["operator"]));
     assert_eq!(held["status_reason"], "beam dump");
-    let outcome = &held["background"]["outcome"];
+    let outcome = &held["last_conduct"]["outcome"];
     assert_eq!(outcome["stopped_by"], "held_by_operator");
     assert_eq!(outcome["held"], true);
     let done = outcome["completed_steps"].as_u64().unwrap();
@@ -318,11 +318,11 @@ async fn hold_and_abort_of_a_running_conduct_land_at_a_step_boundary() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let aborted = host
-        .wait_for(&other, |p| p["background"]["state"] == "finished")
+        .wait_for(&other, |p| p["last_conduct"]["state"] == "finished")
         .await;
     assert_eq!(aborted["status"], "Aborted");
     assert_eq!(
-        aborted["background"]["outcome"]["stopped_by"],
+        aborted["last_conduct"]["outcome"]["stopped_by"],
         "aborted_by_operator"
     );
     host.shutdown().await;
@@ -363,5 +363,24 @@ async fn a_restarted_host_conducts_a_component_it_only_has_in_the_store() {
         .await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     assert_eq!(outcome["status"], "Completed");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_does_not_cancel_a_waited_conduct() {
+    let host = Host::with_catalog(catalog(0.2, "")).await;
+    let script = ["act sim:det acquire exposure_s=0.3"; 10].join("; ");
+    let id = host.define_script(&script).await;
+    let gave_up = host
+        .request(Method::POST, &format!("/procedures/{id}/conduct"))
+        .timeout(std::time::Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gave_up.unwrap_err().is_timeout());
+    let done = host
+        .wait_for(&id, |p| p["last_conduct"]["state"] == "finished")
+        .await;
+    assert_eq!(done["status"], "Completed");
+    assert_eq!(done["last_conduct"]["outcome"]["completed_steps"], 10);
     host.shutdown().await;
 }
