@@ -263,7 +263,7 @@ async fn a_background_conduct_is_followed_to_completion() {
 
 /// Starts a slow conduct in the background and waits until it has done a step.
 async fn running(host: &Host) -> String {
-    let script = ["act sim:det acquire exposure_s=0.3"; 40].join("; ");
+    let script = ["act sim:det acquire exposure_s=0.3"; 60].join("; ");
     let id = host.define_script(&script).await;
     let (status, _) = host
         .call(
@@ -301,7 +301,7 @@ async fn hold_and_abort_of_a_running_conduct_land_at_a_step_boundary() {
     assert_eq!(outcome["stopped_by"], "held_by_operator");
     assert_eq!(outcome["held"], true);
     let done = outcome["completed_steps"].as_u64().unwrap();
-    assert!((1..40).contains(&done), "{outcome}");
+    assert!((1..60).contains(&done), "{outcome}");
     // Every step it started finished: no in_flight marker is left dangling.
     let (_, journal) = host
         .get(&format!("/procedures/{id}/journal?limit=1000"))
