@@ -1,6 +1,7 @@
 //! The `baton` binary: parses the command line and hands over to `baton_host::cli`. The only
 //! place that uses `anyhow`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -19,6 +20,14 @@ struct Cli {
 enum Command {
     /// Check a procedure component: world, description, resolution, golden steps.
     Validate(cli::validate::ValidateArgs),
+    /// Run a host: the HTTP API over the store, the sandbox and the device catalog.
+    Serve(cli::serve::ServeArgs),
+    /// A scripted tour: a conduct holds at a faulty motor and is reconducted to completion.
+    Demo(cli::demo::DemoArgs),
+    /// Conduct a component once, locally (in-memory store, simulated beamline).
+    Conduct(cli::conduct::ConductArgs),
+    /// Manage API tokens.
+    Token(cli::token::TokenArgs),
 }
 
 #[tokio::main]
@@ -45,6 +54,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .context("cannot write the report")?;
             Ok(ExitCode::from(outcome.code()))
+        }
+        Command::Serve(args) => {
+            let mut out = std::io::stdout();
+            cli::serve::run(&args, &mut out).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let mut out = std::io::stdout();
+            let tty = out.is_terminal();
+            let completed = cli::demo::run(&args, tty, &mut out).await?;
+            Ok(if completed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Conduct(args) => {
+            let mut out = std::io::stdout();
+            let tty = out.is_terminal();
+            match cli::conduct::run(&args, tty, &mut out).await {
+                Ok(outcome) if outcome.succeeded => Ok(ExitCode::SUCCESS),
+                Ok(_) => Ok(ExitCode::from(1)),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(e.code()))
+                }
+            }
+        }
+        Command::Token(args) => {
+            let mut out = std::io::stdout().lock();
+            cli::token::run(&args, &mut out)
+                .await
+                .context("cannot create the token")?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use error::ConductError;
-pub use outcome::{ConductOutcome, Halt, OperatorStop, StepFailure, Verb};
+pub use outcome::{ConductOutcome, Halt, OperatorStop, ResolutionCost, StepFailure, Verb};
 pub use recovery::Recovered;
 pub use stop::{ConductHandle, Conducts, StopRequest};
 
@@ -113,11 +113,18 @@ impl<S: Store> Conductor<S> {
         let reader = RouterReader {
             router: &self.router,
         };
+        let resolve_started = std::time::Instant::now();
         let resolution = self
             .sandbox
             .resolve(&component, &params, &reader)
             .await
             .map_err(|e| ConductError::Resolve(Box::new(e)))?;
+        let cost = ResolutionCost {
+            fuel_used: resolution.fuel_used,
+            resolve_seconds: resolve_started.elapsed().as_secs_f64(),
+            peak_memory_bytes: resolution.peak_memory_bytes,
+            reads: resolution.reads.len(),
+        };
         safety::check(&self.catalog, &resolution.steps).map_err(ConductError::Safety)?;
         let pinned = PinnedSteps::new(resolution.steps)?;
         let pin = Pin {
@@ -154,9 +161,11 @@ impl<S: Store> Conductor<S> {
             &guard.handle,
         )
         .await;
-        Ok(self
+        let mut outcome = self
             .finish(id, verb, steps, started.state.actuation_kind, None, walk)
-            .await)
+            .await;
+        outcome.resolution = Some(cost);
+        Ok(outcome)
     }
 
     /// reconduct: resume a Held procedure and replay its pinned steps from `boundary` (default:
@@ -294,6 +303,7 @@ impl<S: Store> Conductor<S> {
             step_count: steps.len() as u64,
             boundary,
             actuation_kind: kind,
+            resolution: None,
         };
         let transition = match walk.end {
             End::Finished => Some(ProcedureCommand::Complete {

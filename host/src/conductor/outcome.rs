@@ -75,6 +75,17 @@ pub enum OperatorStop {
     AbortedByOperator,
 }
 
+/// What the guest's one resolution cost (conduct and try-conduct; reconduct never calls it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResolutionCost {
+    pub fuel_used: u64,
+    /// Wall time of the `resolve` call, host reads included.
+    pub resolve_seconds: f64,
+    pub peak_memory_bytes: u64,
+    /// Reads the guest made.
+    pub reads: usize,
+}
+
 /// The result of a conduct verb that got as far as running (or trying to run) steps.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConductOutcome {
@@ -106,4 +117,6 @@ pub struct ConductOutcome {
     pub boundary: Option<u64>,
     /// What this verb drove, joined with what the procedure had driven before.
     pub actuation_kind: ActuationKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ResolutionCost>,
 }

@@ -92,6 +92,12 @@ pub trait DevicePort: Send + Sync {
     /// A short name of the port kind, for messages (`"sim"`, `"epics"`).
     fn port_name(&self) -> &str;
 
+    /// Lifts the faults injected into a simulated device ("the technician fixed the motor").
+    /// True if this call lifted any; a real device has none to lift.
+    fn clear_faults(&self) -> bool {
+        false
+    }
+
     /// Drives `setpoint.channel` to `setpoint.value` and returns once the device reports the write
     /// complete (the motor arrived, the controller accepted the setpoint): a put with completion.
     /// Confirming `setpoint.readback` is not the port's job: the router does it, because the

@@ -199,6 +199,12 @@ impl Router {
         self.writes_enabled.store(enabled, Ordering::SeqCst);
     }
 
+    /// Lifts the injected faults of every simulated port behind the router; the number of
+    /// ports that had faults to lift.
+    pub fn clear_faults(&self) -> usize {
+        self.routes.iter().filter(|r| r.port.clear_faults()).count()
+    }
+
     fn route(&self, channel: &str) -> Option<&Route> {
         longest_prefix(&self.routes, |r| &r.prefix, channel)
     }

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod postgres;
 pub mod projection;
 pub mod sqlite;
+pub mod token;
 
 use std::future::Future;
 
@@ -39,6 +40,7 @@ pub use journal::{JournalAppended, JournalEntry, JournalPage, JournalRecord, Ste
 pub use postgres::{PgOptions, PgStore};
 pub use projection::{ProcedureSummary, SummaryCursor, SummaryPage, SummaryQuery};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+pub use token::{NewToken, TokenRecord, TokenStore};
 
 /// The most events [`EventStore::read_all`] returns in one call.
 pub const MAX_READ_ALL: u32 = 10_000;

@@ -3,7 +3,7 @@
 //! so an operator can rehearse a failure on the dry-run beamline exactly as a test does.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +73,8 @@ struct ActiveFault {
 #[derive(Default)]
 pub struct Faults {
     by_channel: HashMap<Box<str>, Vec<ActiveFault>>,
+    /// Set by [`Faults::clear`]: "the technician fixed it", for rehearsing a recovery.
+    cleared: AtomicBool,
 }
 
 /// What the faults let through: the operation may proceed, perhaps with a bad quality.
@@ -95,13 +97,25 @@ impl Faults {
                     seen: AtomicU64::new(0),
                 });
         }
-        Faults { by_channel }
+        Faults {
+            by_channel,
+            cleared: AtomicBool::new(false),
+        }
+    }
+
+    /// Lifts every injected fault from now on (an operation already hanging in a fault finishes
+    /// as it would have). True if there were faults and this call lifted them.
+    pub fn clear(&self) -> bool {
+        !self.by_channel.is_empty() && !self.cleared.swap(true, Ordering::SeqCst)
     }
 
     /// Applies the faults of `channel` to one operation, in configuration order: the first fault
     /// that fails the operation decides its class.
     pub async fn admit(&self, channel: &str, op: Op, clock: &SimClock) -> PortResult<Admitted> {
         let mut admitted = Admitted::default();
+        if self.cleared.load(Ordering::SeqCst) {
+            return Ok(admitted);
+        }
         let Some(faults) = self.by_channel.get(channel) else {
             return Ok(admitted);
         };

@@ -437,6 +437,10 @@ impl DevicePort for SimPort {
         "sim"
     }
 
+    fn clear_faults(&self) -> bool {
+        self.faults.clear()
+    }
+
     async fn write(&self, sp: &Setpoint) -> PortResult<()> {
         let name = &*sp.channel;
         let channel = self.served(name)?;

@@ -1,0 +1,491 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`). Every refusal has a stable
+//! `type` (`urn:baton:problem:<slug>`, listed in [`Problem`]) so a client can branch on it
+//! without parsing prose; `detail` is the human sentence, and extension members carry what the
+//! refusal is about (a step index and rule, the guest's log, the remaining hold claims).
+//!
+//! The status map (DESIGN §5): bad syntax or a bad boundary 400, no or unknown token 401, wrong
+//! scope 403, not found 404, wrong status / version conflict / in use 409, body too large 413,
+//! a well-formed request the domain or the sandbox refuses 422, the host's own failure 500.
+//! Besides: a known path with another method 405, and 503 past a request's deadline or while
+//! the host shuts down.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+use utoipa::ToSchema;
+
+use crate::conductor::ConductError;
+use crate::domain::RefusalKind;
+use crate::domain::procedure::ProcedureError;
+use crate::domain::run::RunError;
+use crate::sandbox::LoadError;
+use crate::store::{HandlerError, StoreError};
+
+/// The problem types baton answers with. The slug is part of the API: never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// The body is not JSON, or a query/path parameter does not parse (400).
+    MalformedRequest,
+    /// The reconduct boundary lies past the pinned steps (400).
+    BoundaryPastEnd,
+    /// No bearer token, or one the host does not know (401).
+    Unauthorized,
+    /// The token lacks the scope the route needs (403).
+    Forbidden,
+    /// The procedure, run, component, token or route does not exist (404).
+    NotFound,
+    /// The command does not fit the current status (409).
+    WrongStatus,
+    /// Another writer appended first; reload and retry (409).
+    VersionConflict,
+    /// This host is already conducting the procedure (409).
+    AlreadyConducting,
+    /// Hold claims of other causes keep the procedure held (409).
+    HoldClaimsRemain,
+    /// A component some procedure references cannot be deleted (409).
+    ComponentInUse,
+    /// The body exceeds the route's size limit (413).
+    PayloadTooLarge,
+    /// The JSON is well formed but does not fit the route's schema (422).
+    InvalidBody,
+    /// The command's input is refused by the domain (422).
+    InvalidCommand,
+    /// The parameters do not fit the component's declared parameters (422).
+    InvalidParams,
+    /// The uploaded bytes are not a component baton can run (422).
+    InvalidComponent,
+    /// The procedure names a component this host cannot find or load (404/422).
+    ComponentUnavailable,
+    /// The guest refused or failed to resolve (422).
+    ResolveFailed,
+    /// A resolved step breaks the device catalog's rules (422).
+    SafetyViolation,
+    /// The route exists, but not for this method (405).
+    MethodNotAllowed,
+    /// The request ran past its deadline (503).
+    Timeout,
+    /// The host is shutting down and starts no new conduct (503).
+    ShuttingDown,
+    /// The host failed: the database, a corrupt stream, a missing pin (500).
+    Internal,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 22] = [
+        Problem::MalformedRequest,
+        Problem::BoundaryPastEnd,
+        Problem::Unauthorized,
+        Problem::Forbidden,
+        Problem::NotFound,
+        Problem::WrongStatus,
+        Problem::VersionConflict,
+        Problem::AlreadyConducting,
+        Problem::HoldClaimsRemain,
+        Problem::ComponentInUse,
+        Problem::PayloadTooLarge,
+        Problem::InvalidBody,
+        Problem::InvalidCommand,
+        Problem::InvalidParams,
+        Problem::InvalidComponent,
+        Problem::ComponentUnavailable,
+        Problem::ResolveFailed,
+        Problem::SafetyViolation,
+        Problem::MethodNotAllowed,
+        Problem::Timeout,
+        Problem::ShuttingDown,
+        Problem::Internal,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Problem::MalformedRequest => "malformed-request",
+            Problem::BoundaryPastEnd => "boundary-past-end",
+            Problem::Unauthorized => "unauthorized",
+            Problem::Forbidden => "forbidden",
+            Problem::NotFound => "not-found",
+            Problem::WrongStatus => "wrong-status",
+            Problem::VersionConflict => "version-conflict",
+            Problem::AlreadyConducting => "already-conducting",
+            Problem::HoldClaimsRemain => "hold-claims-remain",
+            Problem::ComponentInUse => "component-in-use",
+            Problem::PayloadTooLarge => "payload-too-large",
+            Problem::InvalidBody => "invalid-body",
+            Problem::InvalidCommand => "invalid-command",
+            Problem::InvalidParams => "invalid-params",
+            Problem::InvalidComponent => "invalid-component",
+            Problem::ComponentUnavailable => "component-unavailable",
+            Problem::ResolveFailed => "resolve-failed",
+            Problem::SafetyViolation => "safety-violation",
+            Problem::MethodNotAllowed => "method-not-allowed",
+            Problem::Timeout => "timeout",
+            Problem::ShuttingDown => "shutting-down",
+            Problem::Internal => "internal",
+        }
+    }
+
+    /// The `type` member: `urn:baton:problem:<slug>`.
+    pub fn type_uri(self) -> String {
+        format!("urn:baton:problem:{}", self.slug())
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Problem::MalformedRequest => "Malformed request",
+            Problem::BoundaryPastEnd => "Boundary past the pinned steps",
+            Problem::Unauthorized => "Authentication required",
+            Problem::Forbidden => "Scope missing",
+            Problem::NotFound => "Not found",
+            Problem::WrongStatus => "Wrong status for this command",
+            Problem::VersionConflict => "Version conflict",
+            Problem::AlreadyConducting => "Already being conducted",
+            Problem::HoldClaimsRemain => "Hold claims remain",
+            Problem::ComponentInUse => "Component in use",
+            Problem::PayloadTooLarge => "Payload too large",
+            Problem::InvalidBody => "Invalid body",
+            Problem::InvalidCommand => "Invalid command",
+            Problem::InvalidParams => "Invalid parameters",
+            Problem::InvalidComponent => "Invalid component",
+            Problem::ComponentUnavailable => "Component unavailable",
+            Problem::ResolveFailed => "Resolve failed",
+            Problem::SafetyViolation => "Safety check refused the steps",
+            Problem::MethodNotAllowed => "Method not allowed",
+            Problem::Timeout => "Request timed out",
+            Problem::ShuttingDown => "Host shutting down",
+            Problem::Internal => "Internal error",
+        }
+    }
+
+    /// The usual status of the problem; [`ApiError::status`] may differ (component-unavailable
+    /// is 404 when the component is missing and 422 when it no longer loads).
+    pub fn status(self) -> StatusCode {
+        match self {
+            Problem::MalformedRequest | Problem::BoundaryPastEnd => StatusCode::BAD_REQUEST,
+            Problem::Unauthorized => StatusCode::UNAUTHORIZED,
+            Problem::Forbidden => StatusCode::FORBIDDEN,
+            Problem::NotFound => StatusCode::NOT_FOUND,
+            Problem::WrongStatus
+            | Problem::VersionConflict
+            | Problem::AlreadyConducting
+            | Problem::HoldClaimsRemain
+            | Problem::ComponentInUse => StatusCode::CONFLICT,
+            Problem::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::InvalidBody
+            | Problem::InvalidCommand
+            | Problem::InvalidParams
+            | Problem::InvalidComponent
+            | Problem::ComponentUnavailable
+            | Problem::ResolveFailed
+            | Problem::SafetyViolation => StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Problem::Timeout | Problem::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Problem::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The problem+json body, as documented in the OpenAPI spec.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProblemBody {
+    /// `urn:baton:problem:<slug>`; stable, branch on it.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in a sentence that names the thing refused.
+    pub detail: String,
+    /// Extension members (for example `step_index` and `rule` of a safety violation, `log` of a
+    /// failed resolution, `remaining` hold claims, `required_scope`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: Map<String, Json>,
+}
+
+/// An error answer of the API.
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    pub problem: Problem,
+    pub status: StatusCode,
+    pub detail: String,
+    pub extensions: Map<String, Json>,
+}
+
+impl ApiError {
+    pub fn new(problem: Problem, detail: impl Into<String>) -> Self {
+        ApiError {
+            problem,
+            status: problem.status(),
+            detail: detail.into(),
+            extensions: Map::new(),
+        }
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        self.extensions.insert(
+            key.to_owned(),
+            serde_json::to_value(value).unwrap_or(Json::Null),
+        );
+        self
+    }
+
+    pub fn with_status(self, status: StatusCode) -> Self {
+        ApiError { status, ..self }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(Problem::NotFound, detail)
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ApiError::new(Problem::Internal, detail)
+    }
+
+    pub fn body(&self) -> ProblemBody {
+        ProblemBody {
+            type_uri: self.problem.type_uri(),
+            title: self.problem.title().to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            extensions: self.extensions.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.problem.slug(),
+            self.status,
+            self.detail
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(problem = self.problem.slug(), detail = %self.detail, "request failed");
+        } else {
+            tracing::debug!(problem = self.problem.slug(), detail = %self.detail, "request refused");
+        }
+        let body = serde_json::to_vec(&self.body()).unwrap_or_else(|_| {
+            json!({"type": self.problem.type_uri(), "status": self.status.as_u16()})
+                .to_string()
+                .into_bytes()
+        });
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.problem == Problem::Unauthorized {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"baton\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match &e {
+            StoreError::Conflict { .. } => ApiError::new(Problem::VersionConflict, e.to_string()),
+            StoreError::ComponentInUse { digest, procedures } => {
+                ApiError::new(Problem::ComponentInUse, e.to_string())
+                    .with("digest", digest)
+                    .with("procedures", procedures)
+            }
+            StoreError::InvalidQuery(_) => ApiError::new(Problem::MalformedRequest, e.to_string()),
+            _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+fn refusal(kind: RefusalKind, detail: String) -> ApiError {
+    match kind {
+        RefusalKind::NotFound => ApiError::new(Problem::NotFound, detail),
+        RefusalKind::Conflict => ApiError::new(Problem::WrongStatus, detail),
+        RefusalKind::Invalid => ApiError::new(Problem::InvalidCommand, detail),
+    }
+}
+
+impl From<ProcedureError> for ApiError {
+    fn from(e: ProcedureError) -> Self {
+        let command = e.command().as_str();
+        let error = match &e {
+            ProcedureError::HoldClaimsRemain { remaining, .. } => {
+                ApiError::new(Problem::HoldClaimsRemain, e.to_string()).with("remaining", remaining)
+            }
+            ProcedureError::WrongStatus { status, .. }
+            | ProcedureError::AlreadyExists { status }
+            | ProcedureError::ClaimAlreadyHeld { status, .. }
+            | ProcedureError::Iteration { status, .. } => {
+                refusal(e.kind(), e.to_string()).with("status", status)
+            }
+            _ => refusal(e.kind(), e.to_string()),
+        };
+        error.with("command", command)
+    }
+}
+
+impl From<RunError> for ApiError {
+    fn from(e: RunError) -> Self {
+        let command = e.command().as_str();
+        let error = match &e {
+            RunError::WrongStatus { status, .. } | RunError::AlreadyExists { status } => {
+                refusal(e.kind(), e.to_string()).with("status", status)
+            }
+            _ => refusal(e.kind(), e.to_string()),
+        };
+        error.with("command", command)
+    }
+}
+
+impl<E: Into<ApiError>> From<HandlerError<E>> for ApiError {
+    fn from(e: HandlerError<E>) -> Self {
+        match e {
+            HandlerError::Refused(e) => e.into(),
+            HandlerError::ComponentNotRegistered(digest) => ApiError::new(
+                Problem::ComponentUnavailable,
+                format!("component {digest} is not registered"),
+            )
+            .with("digest", digest),
+            HandlerError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// An upload the sandbox refused: 422 naming the check, with the guest's log if it ran.
+pub fn load_error(e: &LoadError) -> ApiError {
+    let error = match e {
+        LoadError::Internal(_) => ApiError::internal(e.to_string()),
+        _ => ApiError::new(Problem::InvalidComponent, e.to_string()),
+    };
+    let error = error.with("reason", e.kind());
+    match e.log() {
+        Some(log) if !log.is_empty() => error.with("log", log),
+        _ => error,
+    }
+}
+
+impl From<ConductError> for ApiError {
+    fn from(e: ConductError) -> Self {
+        match e {
+            ConductError::Refused(e) => e.into(),
+            ConductError::AlreadyConducting(id) => {
+                ApiError::new(Problem::AlreadyConducting, e.to_string()).with("procedure_id", id)
+            }
+            ConductError::BoundaryPastEnd {
+                boundary,
+                step_count,
+            } => ApiError::new(Problem::BoundaryPastEnd, e.to_string())
+                .with("boundary", boundary)
+                .with("step_count", step_count),
+            ConductError::ComponentMissing(ref digest) => {
+                ApiError::new(Problem::ComponentUnavailable, e.to_string())
+                    .with_status(StatusCode::NOT_FOUND)
+                    .with("digest", digest)
+            }
+            ConductError::ComponentLoad {
+                ref digest,
+                ref error,
+            } => ApiError::new(Problem::ComponentUnavailable, e.to_string())
+                .with("digest", digest)
+                .with("reason", error.kind()),
+            ConductError::Resolve(ref failure) => {
+                tracing::warn!(
+                    digest = %failure.digest,
+                    reason = failure.kind(),
+                    log = %failure.log,
+                    "resolve failed"
+                );
+                let mut error = ApiError::new(Problem::ResolveFailed, e.to_string())
+                    .with("reason", failure.kind())
+                    .with("log", &failure.log);
+                if let Some(fuel) = failure.fuel_used {
+                    error = error.with("fuel_used", fuel);
+                }
+                error
+            }
+            ConductError::Safety(ref violation) => {
+                ApiError::new(Problem::SafetyViolation, e.to_string())
+                    .with("step_index", violation.step_index)
+                    .with("channel", &*violation.channel)
+                    .with("rule", violation.rule.name())
+            }
+            ConductError::PinMissing(_) => ApiError::internal(e.to_string()),
+            ConductError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn slugs_are_unique_and_type_uris_stable() {
+        let slugs: HashSet<_> = Problem::ALL.iter().map(|p| p.slug()).collect();
+        assert_eq!(slugs.len(), Problem::ALL.len());
+        assert_eq!(
+            Problem::SafetyViolation.type_uri(),
+            "urn:baton:problem:safety-violation"
+        );
+    }
+
+    #[test]
+    fn refusals_map_by_kind() {
+        use crate::domain::procedure::{ProcedureCommandKind, ProcedureStatus};
+        let e: ApiError = ProcedureError::NotFound {
+            command: ProcedureCommandKind::Hold,
+        }
+        .into();
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        let e: ApiError = ProcedureError::WrongStatus {
+            command: ProcedureCommandKind::Complete,
+            status: ProcedureStatus::Held,
+        }
+        .into();
+        assert_eq!(
+            (e.status, e.problem),
+            (StatusCode::CONFLICT, Problem::WrongStatus)
+        );
+        assert_eq!(e.extensions["status"], "Held");
+        assert_eq!(e.extensions["command"], "complete");
+        let e: ApiError = ConductError::BoundaryPastEnd {
+            boundary: 9,
+            step_count: 3,
+        }
+        .into();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e: ApiError = ConductError::ComponentMissing("ab".into()).into();
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn the_body_is_problem_json_with_extensions_flattened() {
+        let e = ApiError::new(Problem::SafetyViolation, "step 3 broke a rule")
+            .with("step_index", 3)
+            .with("rule", "max_step");
+        let body = serde_json::to_value(e.body()).unwrap();
+        assert_eq!(body["type"], "urn:baton:problem:safety-violation");
+        assert_eq!(body["status"], 422);
+        assert_eq!(body["step_index"], 3);
+        assert_eq!(body["rule"], "max_step");
+        let response = e.into_response();
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+}

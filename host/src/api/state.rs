@@ -1,0 +1,327 @@
+//! What every handler shares: the conductor (and through it the store, sandbox, router and
+//! catalog), the metrics, the limits, the conducts this process started (for progress and
+//! ETA), the last conduct result of each procedure, and the shutdown switch.
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use super::observe::ObservedStore;
+use crate::conductor::{ConductError, ConductOutcome, Conductor, StopRequest, Verb};
+use crate::store::AnyStore;
+
+/// Limits of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest component upload, in bytes (413 above it).
+    pub component_limit: usize,
+    /// Largest JSON body, in bytes (413 above it).
+    pub json_limit: usize,
+    /// Deadline of an ordinary request. Conducts (`?wait=true` may take hours) and progress
+    /// streams have none.
+    pub request_timeout: Duration,
+    /// How often a progress stream looks for entries another host appended.
+    pub stream_poll: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            component_limit: 16 << 20,
+            json_limit: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            stream_poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A conduct verb with its argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConductVerb {
+    Conduct,
+    TryConduct,
+    Reconduct { boundary: Option<u64> },
+}
+
+impl ConductVerb {
+    pub fn verb(self) -> Verb {
+        match self {
+            ConductVerb::Conduct => Verb::Conduct,
+            ConductVerb::TryConduct => Verb::TryConduct,
+            ConductVerb::Reconduct { .. } => Verb::Reconduct,
+        }
+    }
+}
+
+/// A conduct this process runs, as progress needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct ActiveConduct {
+    pub verb: Verb,
+    pub since: Instant,
+}
+
+/// The last conduct verb this host ran on a procedure, waited on or in the background.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LastConduct {
+    /// Still running.
+    Running { verb: Verb },
+    /// Ran: the body a waited conduct answers with.
+    Finished {
+        #[schema(value_type = ConductOutcome)]
+        outcome: Box<ConductOutcome>,
+    },
+    /// Refused before anything ran: the problem a waited conduct answers with.
+    Refused {
+        #[schema(value_type = super::error::ProblemBody)]
+        problem: serde_json::Value,
+    },
+}
+
+/// The shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState(Arc<Inner>);
+
+pub struct Inner {
+    pub conductor: Conductor<ObservedStore>,
+    pub metrics: Arc<Metrics>,
+    pub config: ApiConfig,
+    active: Mutex<HashMap<Uuid, ActiveConduct>>,
+    last: Mutex<HashMap<Uuid, LastConduct>>,
+    conducts_running: AtomicUsize,
+    conducts_done: Notify,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for ApiState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Keeps a conduct in the active map for as long as it runs.
+struct ActiveGuard<'a> {
+    state: &'a Inner,
+    id: Uuid,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.state.active.lock() {
+            active.remove(&self.id);
+        }
+    }
+}
+
+/// The most conduct results kept; finished ones are forgotten first (the journal keeps them).
+const LAST_CONDUCTS: usize = 1_000;
+
+impl ApiState {
+    pub fn new(
+        conductor: Conductor<ObservedStore>,
+        metrics: Arc<Metrics>,
+        config: ApiConfig,
+    ) -> Self {
+        ApiState(Arc::new(Inner {
+            conductor,
+            metrics,
+            config,
+            active: Mutex::default(),
+            last: Mutex::default(),
+            conducts_running: AtomicUsize::new(0),
+            conducts_done: Notify::new(),
+            shutdown: watch::channel(false).0,
+        }))
+    }
+
+    pub fn store(&self) -> &ObservedStore {
+        self.conductor.store()
+    }
+
+    /// The backend without the observation layer (tokens need nothing else).
+    pub fn backend(&self) -> &AnyStore {
+        self.store().inner()
+    }
+
+    /// The conduct of `id` this process runs, if any.
+    pub fn active(&self, id: Uuid) -> Option<ActiveConduct> {
+        self.active.lock().ok()?.get(&id).copied()
+    }
+
+    /// Steps done in the running conduct of `id` (this process only).
+    pub fn active_completed(&self, id: Uuid) -> Option<u64> {
+        self.conductor
+            .conducts()
+            .get(id)
+            .map(|h| h.completed.load(Ordering::Relaxed))
+    }
+
+    pub fn last_conduct(&self, id: Uuid) -> Option<LastConduct> {
+        self.last.lock().ok()?.get(&id).cloned()
+    }
+
+    fn set_last(&self, id: Uuid, result: LastConduct) {
+        if let Ok(mut map) = self.last.lock() {
+            if map.len() >= LAST_CONDUCTS && !map.contains_key(&id) {
+                // Forget finished results first; a running one is still being reported on.
+                let finished: Vec<Uuid> = map
+                    .iter()
+                    .filter(|(_, r)| !matches!(r, LastConduct::Running { .. }))
+                    .map(|(id, _)| *id)
+                    .take(LAST_CONDUCTS / 10)
+                    .collect();
+                for id in finished {
+                    map.remove(&id);
+                }
+            }
+            map.insert(id, result);
+        }
+    }
+
+    /// Runs a conduct verb here and now, recording it for progress and metrics.
+    async fn run_conduct(
+        &self,
+        id: Uuid,
+        verb: ConductVerb,
+    ) -> Result<ConductOutcome, ConductError> {
+        if let Ok(mut active) = self.active.lock() {
+            active.insert(
+                id,
+                ActiveConduct {
+                    verb: verb.verb(),
+                    since: Instant::now(),
+                },
+            );
+        }
+        let _guard = ActiveGuard { state: &self.0, id };
+        let result = match verb {
+            ConductVerb::Conduct => self.conductor.conduct(id, Verb::Conduct).await,
+            ConductVerb::TryConduct => self.conductor.conduct(id, Verb::TryConduct).await,
+            ConductVerb::Reconduct { boundary } => self.conductor.reconduct(id, boundary).await,
+        };
+        let verb_name = verb.verb().as_str();
+        match &result {
+            Ok(outcome) => {
+                self.metrics
+                    .conduct(verb_name, &outcome.status.as_str().to_ascii_lowercase());
+                self.observe_resolution(outcome);
+            }
+            Err(_) => self.metrics.conduct(verb_name, "refused"),
+        }
+        result
+    }
+
+    fn observe_resolution(&self, outcome: &ConductOutcome) {
+        if let Some(cost) = &outcome.resolution {
+            self.metrics.guest_fuel.observe(cost.fuel_used as f64);
+            self.metrics.resolve_seconds.observe(cost.resolve_seconds);
+        }
+    }
+
+    /// Starts a conduct verb in a task of its own, so that nothing but the verb itself ends
+    /// it (a client hanging up does not); its end lands in [`Self::last_conduct`], and the
+    /// returned handle gives the result to a caller that waits.
+    pub fn start_conduct(
+        &self,
+        id: Uuid,
+        verb: ConductVerb,
+    ) -> tokio::task::JoinHandle<Result<ConductOutcome, ApiError>> {
+        self.set_last(id, LastConduct::Running { verb: verb.verb() });
+        self.conducts_running.fetch_add(1, Ordering::SeqCst);
+        let state = self.clone();
+        tokio::spawn(async move {
+            let result = state.run_conduct(id, verb).await;
+            let result = match result {
+                Ok(outcome) => {
+                    state.set_last(
+                        id,
+                        LastConduct::Finished {
+                            outcome: Box::new(outcome.clone()),
+                        },
+                    );
+                    Ok(outcome)
+                }
+                // Another conduct of it runs here: its record stays.
+                Err(e @ ConductError::AlreadyConducting(_)) => Err(ApiError::from(e)),
+                Err(e) => {
+                    let error = ApiError::from(e);
+                    tracing::warn!(procedure = %id, error = %error, "conduct refused");
+                    state.set_last(
+                        id,
+                        LastConduct::Refused {
+                            problem: serde_json::to_value(error.body()).unwrap_or_default(),
+                        },
+                    );
+                    Err(error)
+                }
+            };
+            if state.conducts_running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                state.conducts_done.notify_waiters();
+            }
+            result
+        })
+    }
+
+    /// True once shutdown has begun.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// A receiver that turns true when shutdown begins (progress streams end on it).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Begins a graceful shutdown: new conducts are refused, and every conduct running here is
+    /// asked to hold at its next step boundary (cause `host-restart`).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.stop_all();
+    }
+
+    fn stop_all(&self) -> usize {
+        let running = self.conductor.conducts().running();
+        for id in &running {
+            self.conductor.request_stop(
+                *id,
+                StopRequest::Shutdown {
+                    reason: "host shutting down".into(),
+                },
+            );
+        }
+        running.len()
+    }
+
+    /// Waits until no conduct runs in this process, asking any that
+    /// starts meanwhile to stop as well.
+    pub async fn wait_for_conducts(&self) {
+        loop {
+            let notified = self.conducts_done.notified();
+            let running = self.stop_all();
+            if running == 0 && self.conducts_running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            // A step may take long (an acquisition); the boundary is what we wait for.
+            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+        }
+    }
+}
