@@ -71,14 +71,13 @@ impl DiskCache {
                 "artifact checksum mismatch (recorded {recorded}, found {actual})"
             ));
         }
-        // Deserialize the bytes just checked rather than mapping the file again, so the file
-        // cannot change between the check and the load.
         #[allow(unsafe_code)]
-        // SAFETY: these bytes were produced by `Component::serialize` of an engine with the same
-        // compatibility key (it names the directory) and match the checksum recorded when they
-        // were written; user-supplied bytes never reach this path (`check_bytes` refuses
-        // precompiled uploads and artifacts are written only by `store`).
-        let component = unsafe { Component::deserialize(engine, &artifact) };
+        // SAFETY: the file was produced by `Component::serialize` of an engine with the same
+        // compatibility key (it names the directory) and its bytes match the checksum recorded
+        // when it was written. The cache directory is trusted storage: user-supplied bytes never
+        // reach it (`check_bytes` refuses precompiled uploads; only `store` writes here), and
+        // `store` replaces files by rename, never in place, so a mapped file does not change.
+        let component = unsafe { Component::deserialize_file(engine, self.artifact_path(digest)) };
         match component {
             Ok(c) => DiskLookup::Hit(c),
             Err(e) => DiskLookup::Rejected(format!("cannot deserialize: {}", error_chain(&e))),

@@ -13,6 +13,8 @@ use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAl
 use super::error::SandboxError;
 use super::limits::Limits;
 
+const KEEP_RESIDENT: usize = 64 << 10;
+
 /// Builds the engine for these limits.
 pub(crate) fn build_engine(limits: &Limits) -> Result<Engine, SandboxError> {
     let n = limits.max_instances.max(1);
@@ -27,7 +29,12 @@ pub(crate) fn build_engine(limits: &Limits) -> Result<Engine, SandboxError> {
         .max_memories_per_component(1)
         .max_memory_size(limits.memory_bytes)
         .total_stacks(n)
-        .max_unused_warm_slots((n / 4).max(1));
+        .max_unused_warm_slots((n / 4).max(1))
+        // Reset the first 64 KiB of a slot with memset rather than madvise: a warm
+        // instantiate-and-drop fell from ~21 to ~15 µs in the benchmark, for 192 KiB per slot.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .async_stack_keep_resident(KEEP_RESIDENT);
 
     let mut config = Config::new();
     config

@@ -80,7 +80,9 @@ impl ResourceLimiter for MemoryLimiter {
 
 /// The data of one call's `Store`.
 pub(crate) struct HostState {
-    wasi: WasiCtx,
+    /// Built on the first WASI call: most resolutions never make one, and building the context
+    /// is a noticeable share of a small call.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) log: LogPipe,
@@ -99,7 +101,7 @@ impl HostState {
     ) -> HostState {
         let log = LogPipe::new(limits.max_log_bytes);
         HostState {
-            wasi: deny_all_ctx(&log),
+            wasi: None,
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
             log,
@@ -114,8 +116,9 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let log = &self.log;
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get_or_insert_with(|| deny_all_ctx(log)),
             table: &mut self.table,
         }
     }
