@@ -145,22 +145,9 @@ impl<S: Store> Conductor<S> {
         )
         .await?;
         let steps = pinned.steps();
-        let stream = procedure_stream(id);
-        let watch = Watch {
-            stream: &stream,
-            version: started.version,
-        };
-        let walk = execute::execute_from(
-            &self.store,
-            &watch,
-            &self.router,
-            id,
-            steps,
-            0,
-            &Mode::Fresh,
-            &guard.handle,
-        )
-        .await;
+        let walk = self
+            .walk(id, started.version, steps, 0, &Mode::Fresh, &guard.handle)
+            .await;
         let mut outcome = self
             .finish(id, verb, steps, started.state.actuation_kind, None, walk)
             .await;
@@ -212,24 +199,19 @@ impl<S: Store> Conductor<S> {
             handler::handle_procedure(&self.store, id, &resume, OffsetDateTime::now_utc(), &[])
                 .await?;
         let steps = pinned.steps();
-        let stream = procedure_stream(id);
-        let watch = Watch {
-            stream: &stream,
-            version: resumed.version,
+        let mode = Mode::Replay {
+            fired: history.fired_actions,
         };
-        let walk = execute::execute_from(
-            &self.store,
-            &watch,
-            &self.router,
-            id,
-            steps,
-            boundary as usize,
-            &Mode::Replay {
-                fired: history.fired_actions,
-            },
-            &guard.handle,
-        )
-        .await;
+        let walk = self
+            .walk(
+                id,
+                resumed.version,
+                steps,
+                boundary as usize,
+                &mode,
+                &guard.handle,
+            )
+            .await;
         Ok(self
             .finish(
                 id,
@@ -246,6 +228,35 @@ impl<S: Store> Conductor<S> {
     /// `host-restart`), with a reason naming the interrupted step. Nothing is re-driven.
     pub async fn recover(&self) -> Result<Vec<Recovered>, ConductError> {
         recovery::recover(self).await
+    }
+
+    /// Walks `steps[from..]`, watching the procedure's stream from `version` (the version this
+    /// conduct's own start or resume left it at).
+    async fn walk(
+        &self,
+        id: Uuid,
+        version: u64,
+        steps: &[Step],
+        from: usize,
+        mode: &Mode,
+        handle: &ConductHandle,
+    ) -> Walk {
+        let stream = procedure_stream(id);
+        let watch = Watch {
+            stream: &stream,
+            version,
+        };
+        execute::execute_from(
+            &self.store,
+            &watch,
+            &self.router,
+            id,
+            steps,
+            from,
+            mode,
+            handle,
+        )
+        .await
     }
 
     async fn load(
