@@ -91,6 +91,21 @@ impl Beamline {
         Beamline { store, conductor }
     }
 
+    /// A fresh store and a beamline whose motors take real time to move (2 mm/s scaled by
+    /// `time_scale`), so a conduct can be interrupted mid-way.
+    async fn slow(time_scale: f64) -> Beamline {
+        let store = SqliteStore::memory().await.expect("store");
+        let catalog = Catalog::parse(&catalog_text_with_time_scale(time_scale)).expect("catalog");
+        let router = catalog.router().expect("router");
+        let conductor = Conductor::new(
+            store.clone(),
+            sandbox(),
+            Arc::new(router),
+            Arc::new(catalog),
+        );
+        Beamline { store, conductor }
+    }
+
     /// A conductor on the same store whose `sim:` route is declared Physical: the same channels,
     /// now reported as physical hardware.
     fn physical_on(store: SqliteStore) -> Beamline {
@@ -659,16 +674,7 @@ async fn a_simulated_prefix_and_a_physical_tail_end_hybrid() {
 
 #[tokio::test]
 async fn an_operator_hold_takes_effect_at_the_next_step_boundary() {
-    let store = SqliteStore::memory().await.unwrap();
-    let catalog = Catalog::parse(&catalog_text_with_time_scale(0.02)).unwrap();
-    let router = catalog.router().unwrap();
-    let conductor = Conductor::new(
-        store.clone(),
-        sandbox(),
-        Arc::new(router),
-        Arc::new(catalog),
-    );
-    let b = Beamline { store, conductor };
+    let b = Beamline::slow(0.02).await;
     let id = b
         .script("set sim:mx 1; set sim:mx 2; set sim:mx 3; set sim:mx 4; set sim:mx 5")
         .await;
@@ -713,15 +719,7 @@ async fn an_operator_hold_takes_effect_at_the_next_step_boundary() {
 
 #[tokio::test]
 async fn an_operator_abort_takes_effect_at_the_next_step_boundary() {
-    let store = SqliteStore::memory().await.unwrap();
-    let catalog = Catalog::parse(&catalog_text_with_time_scale(0.02)).unwrap();
-    let conductor = Conductor::new(
-        store.clone(),
-        sandbox(),
-        Arc::new(catalog.router().unwrap()),
-        Arc::new(catalog),
-    );
-    let b = Beamline { store, conductor };
+    let b = Beamline::slow(0.02).await;
     let id = b
         .script("set sim:mx 1; set sim:mx 2; set sim:mx 3; set sim:mx 4")
         .await;
@@ -766,15 +764,7 @@ time_scale = {time_scale}
 
 #[tokio::test]
 async fn a_hold_appended_by_another_host_stops_the_conduct_at_a_step_boundary() {
-    let store = SqliteStore::memory().await.unwrap();
-    let catalog = Catalog::parse(&catalog_text_with_time_scale(0.05)).unwrap();
-    let conductor = Conductor::new(
-        store.clone(),
-        sandbox(),
-        Arc::new(catalog.router().unwrap()),
-        Arc::new(catalog),
-    );
-    let b = Beamline { store, conductor };
+    let b = Beamline::slow(0.05).await;
     // 12 moves of 5 mm, 125 ms each.
     let script: Vec<String> = (0..12)
         .map(|i| format!("set sim:mx {}", (i % 2) * 5))
@@ -836,18 +826,7 @@ async fn wait_for_journal(b: &Beamline, id: Uuid, entries: usize) {
 
 #[tokio::test]
 async fn a_conduct_dropped_mid_way_is_held_by_restart_recovery() {
-    let store = SqliteStore::memory().await.unwrap();
-    let catalog = Catalog::parse(&catalog_text_with_time_scale(0.05)).unwrap();
-    let conductor = Conductor::new(
-        store.clone(),
-        sandbox(),
-        Arc::new(catalog.router().unwrap()),
-        Arc::new(catalog),
-    );
-    let b = Beamline {
-        store: store.clone(),
-        conductor,
-    };
+    let b = Beamline::slow(0.05).await;
     let id = b
         .script("set sim:mx 1; set sim:mx 2; set sim:mx 3; act sim:det acquire exposure_s=0.01")
         .await;
@@ -870,7 +849,7 @@ async fn a_conduct_dropped_mid_way_is_held_by_restart_recovery() {
         .expect("a dangling marker");
 
     // A new host on the same database.
-    let restarted = Beamline::on(store, "");
+    let restarted = Beamline::on(b.store.clone(), "");
     let recovered = restarted.conductor.recover().await.unwrap();
     assert_eq!(recovered.len(), 1, "{recovered:#?}");
     let r = &recovered[0];
