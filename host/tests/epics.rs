@@ -1,5 +1,6 @@
 //! The EPICS port against a real IOC (`tests/epics/ioc.py`, pythonSoftIOC), started by the
-//! harness on a free loopback port. Needs `scripts/setup-epics.sh`; run with
+//! harness on a free loopback port; and (`e2e`) procedures conducted against it end to end
+//! through the HTTP API. Needs `scripts/setup-epics.sh`; run with
 //! `cargo test -p baton-host --features epics --test epics`.
 //!
 //! The IOC is shared by the tests of this binary, so each test uses its own records. Ordering
@@ -11,6 +12,13 @@
 
 #[path = "epics/harness.rs"]
 mod harness;
+
+// The HTTP API test host, shared with the api binary.
+#[allow(dead_code)]
+#[path = "api/harness.rs"]
+mod api_host;
+#[path = "epics/e2e.rs"]
+mod e2e;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -16,16 +16,18 @@ Records, all under the prefix (default "BT"):
   motors M1 (10 units/s), MX, MY, BRAGG, GAP (100 units/s): a put-callback on VAL completes
     when the move ends, like a motor record's: <M>:VAL (ao, blocking), <M>:RBV (ai, ramps at
     <M>:VELO units/s), <M>:DMOV (longin: 1 = done), <M>:VELO (ao), <M>:MOVES (moves completed).
-    MX/MY/BRAGG/GAP and DET are for end-to-end scans (grid-scan, energy-scan)
+    MX/MY/BRAGG/GAP are the end-to-end scans' axes (grid-scan, energy-scan)
   motor M2 (the put-callback completes at once; the readback follows M2:LAG seconds later):
     M2:VAL (ao), M2:RBV (ai), M2:DMOV (longin), M2:LAG (ao)
-  detector DET (areaDetector names; the put-callback on Acquire is held for AcquireTime):
-    DET:Acquire (bo Done/Acquire, blocking), DET:AcquireTime (ao, s),
-    DET:ArrayCounter_RBV (longin), DET:Busy (bi: 1 while acquiring),
-    DET:Finished (longin: the counter value at the moment the last acquisition finished)
+  detectors DET, GDET, EDET (areaDetector names; the put-callback on Acquire is held for
+    AcquireTime): <D>:Acquire (bo Done/Acquire, blocking), <D>:AcquireTime (ao, s),
+    <D>:ArrayCounter_RBV (longin), <D>:Busy (bi: 1 while acquiring),
+    <D>:Finished (longin: the counter value at the moment the last acquisition finished).
+    DET is the port tests'; GDET and EDET count the frames of the end-to-end scans
   access: RO:VAL (ao in access security group READONLY: a CA put is denied),
     DISABLED:VAL (ao with DISP=1: the IOC refuses CA puts, the put-callback fails)
-  alarms: ALARM:NONE, ALARM:MINOR, ALARM:MAJOR, ALARM:INVALID (ai, value 99 in that severity)
+  alarms: ALARM:NONE, ALARM:MINOR, ALARM:MAJOR, ALARM:INVALID (ai, value 99 in that severity);
+    ALARM:E2E (MAJOR at 99, no alarm below 50: the end-to-end test clears it with a put)
   DBR mapping: T:DOUBLE (ao), T:LONG (longout), T:STRING (stringout), T:ENUM (mbbo
     Low/Mid/High), T:BOOL (bo Off/On), T:WAVE (waveform of 8 doubles, 3 used),
     T:WAVE_LONG (waveform of 4 longs)
@@ -107,27 +109,33 @@ def main():
     builder.aOut("M2:VAL", initial_value=0.0, always_update=True, blocking=False,
                  on_update=move_m2)
 
-    # Detector: Acquire=1 holds the put-callback for AcquireTime, then counts one frame.
-    det_time = builder.aOut("DET:AcquireTime", initial_value=0.05)
-    det_counter = builder.longIn("DET:ArrayCounter_RBV", initial_value=0)
-    det_busy = builder.boolIn("DET:Busy", ZNAM="Idle", ONAM="Busy", initial_value=0)
-    det_finished = builder.longIn("DET:Finished", initial_value=0)
-    det_acquire = None
+    # Detectors: Acquire=1 holds the put-callback for AcquireTime, then counts one frame.
+    def detector(name):
+        time = builder.aOut(name + ":AcquireTime", initial_value=0.05, PREC=3)
+        counter = builder.longIn(name + ":ArrayCounter_RBV", initial_value=0)
+        busy = builder.boolIn(name + ":Busy", ZNAM="Idle", ONAM="Busy", initial_value=0)
+        finished = builder.longIn(name + ":Finished", initial_value=0)
+        record = None
 
-    async def acquire(value):
-        if not value:
-            return
-        det_busy.set(1)
-        await asyncio.sleep(max(det_time.get(), 0.0))
-        det_counter.set(det_counter.get() + 1)
-        det_finished.set(det_counter.get())
-        det_busy.set(0)
-        # Acquire reads back Done once the frame is taken, as areaDetector's does; without
-        # processing, so no second acquisition starts.
-        dispatcher.loop.call_soon(lambda: det_acquire.set(0, process=False))
+        async def acquire(value):
+            if not value:
+                return
+            busy.set(1)
+            await asyncio.sleep(max(time.get(), 0.0))
+            counter.set(counter.get() + 1)
+            finished.set(counter.get())
+            busy.set(0)
+            # Acquire reads back Done once the frame is taken, as areaDetector's does; without
+            # processing, so no second acquisition starts.
+            dispatcher.loop.call_soon(lambda: record.set(0, process=False))
 
-    det_acquire = builder.boolOut("DET:Acquire", ZNAM="Done", ONAM="Acquire", initial_value=0,
-                                  always_update=True, blocking=True, on_update=acquire)
+        record = builder.boolOut(name + ":Acquire", ZNAM="Done", ONAM="Acquire", initial_value=0,
+                                 always_update=True, blocking=True, on_update=acquire)
+
+    # DET for the port tests; GDET and EDET for the grid-scan and energy-scan conducts, which
+    # run concurrently with them and count their own frames.
+    for name in ("DET", "GDET", "EDET"):
+        detector(name)
 
     # Access: a READONLY access security group, and a disabled record.
     builder.aOut("RO:VAL", initial_value=42.0, ASG="READONLY")
@@ -140,6 +148,8 @@ def main():
     records.ai("ALARM:MINOR", VAL=99, UDF=0, PINI="YES", HIGH=50, HSV="MINOR")
     records.ai("ALARM:MAJOR", VAL=99, UDF=0, PINI="YES", HIHI=50, HHSV="MAJOR")
     records.ai("ALARM:INVALID", VAL=99, UDF=0, PINI="YES", HIHI=50, HHSV="INVALID")
+    # The end-to-end hold test's own MAJOR alarm, which the test clears by writing 10 to VAL.
+    records.ai("ALARM:E2E", VAL=99, UDF=0, PINI="YES", HIHI=50, HHSV="MAJOR")
 
     # DBR mapping.
     builder.aOut("T:DOUBLE", initial_value=1.5)

@@ -112,9 +112,14 @@ pub(crate) async fn load(
         .ok_or_else(|| ProcedureError::NotFound { command }.into())
 }
 
+/// The view of `procedure`. `last_conduct` must be read before `procedure` was loaded: a
+/// conduct records its outcome only after its last event landed, so an outcome read first is
+/// never newer than the status shown beside it (read after, a GET could pair a `Held`
+/// outcome with a `Running` status).
 pub(crate) async fn view(
     state: &ApiState,
     procedure: ProcedureState,
+    last_conduct: Option<LastConduct>,
     with_steps: bool,
 ) -> Result<ProcedureView, ApiError> {
     let total = procedure.pin.as_ref().map_or(0, |p| p.step_count);
@@ -159,7 +164,7 @@ pub(crate) async fn view(
         }),
         steps,
         progress,
-        last_conduct: state.last_conduct(procedure.id),
+        last_conduct,
         defined_at: rfc3339(procedure.defined_at),
         last_changed_at: rfc3339(procedure.last_changed_at),
         version: procedure.version,
@@ -171,10 +176,11 @@ async fn command(
     id: Uuid,
     command: ProcedureCommand,
 ) -> Result<Response, ApiError> {
+    let last_conduct = state.last_conduct(id);
     let committed =
         handler::handle_procedure(state.store(), id, &command, OffsetDateTime::now_utc(), &[])
             .await?;
-    let view = view(state, committed.state, false).await?;
+    let view = view(state, committed.state, last_conduct, false).await?;
     Ok(Json(view).into_response())
 }
 
@@ -275,6 +281,7 @@ pub async fn define(
         parent_run: request.parent_run,
         max_unconverged_iterations: request.max_unconverged_iterations,
     };
+    let last_conduct = state.last_conduct(id);
     let committed = handler::handle_procedure(
         state.store(),
         id,
@@ -283,7 +290,7 @@ pub async fn define(
         &[],
     )
     .await?;
-    let view = view(&state, committed.state, false).await?;
+    let view = view(&state, committed.state, last_conduct, false).await?;
     tracing::info!(procedure = %id, component = %view.component, "procedure defined");
     Ok((
         StatusCode::CREATED,
@@ -425,11 +432,12 @@ pub async fn show(
     PathParams(id): PathParams<Uuid>,
     Params(query): Params<ShowQuery>,
 ) -> Result<Json<ProcedureView>, ApiError> {
+    let last_conduct = state.last_conduct(id);
     let procedure = handler::load::<Procedure, _>(state.store(), &procedure_stream(id))
         .await?
         .state
         .ok_or_else(|| ApiError::not_found(format!("procedure {id} not found")))?;
-    view(&state, procedure, query.steps.unwrap_or(true))
+    view(&state, procedure, last_conduct, query.steps.unwrap_or(true))
         .await
         .map(Json)
 }

@@ -374,3 +374,28 @@ pub fn caget(pv: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// Writes a PV with an independent CA client (pyepics `caput`, waiting for completion), as a
+/// technician at the beamline would.
+pub fn caput(pv: &str, value: &str) {
+    env();
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(
+            "import sys, epics\n\
+             value = sys.argv[2]\n\
+             try:\n    value = float(value)\nexcept ValueError:\n    pass\n\
+             ok = epics.caput(sys.argv[1], value, wait=True, timeout=10.0)\n\
+             sys.exit(f'caput {sys.argv[1]} failed') if ok != 1 else None",
+        )
+        .arg(pv)
+        .arg(value)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pyepics caput");
+    assert!(
+        out.status.success(),
+        "caput {pv} {value}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
