@@ -6,10 +6,14 @@
 //!   any caller of epics-ca must);
 //! - `port`: `EpicsPort::write` then `EpicsPort::read`;
 //! - `router`: `Router::write` of a setpoint with readback RBV and a tolerance: the path a
-//!   conductor step takes (route, limits, deadline, put-callback, readback confirmed by a read).
+//!   conductor step takes (route, limits, deadline, put-callback, readback confirmed by a read);
+//! - `conduct`: whole conducts through the `Conductor` of a procedure (the script guest) of
+//!   `CONDUCT_STEPS` such setpoints, on a durable SQLite file store (WAL, `synchronous=NORMAL`, as
+//!   `baton serve` runs) and on an in-memory one; per step = the conduct's wall time / steps, so
+//!   resolve, pin, the journal write per step and complete are all in it.
 //!
-//! After the criterion groups, an interleaved run (rounds of bare and router steps, alternating)
-//! prints the medians and the ratio router / bare. Needs `scripts/setup-epics.sh`. Run:
+//! After the criterion groups, an interleaved run (rounds of bare, router, port and conduct
+//! steps, alternating) prints the medians and the ratios to bare. Needs `scripts/setup-epics.sh`. Run:
 //! `cargo bench -p baton-host --features epics --bench epics`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,13 +25,23 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton_host::conductor::{Conductor, Verb};
+use baton_host::domain::procedure::{DefineProcedure, ProcedureCommand};
 use baton_host::domain::{ActuationKind, Setpoint, Value};
 use baton_host::ports::epics::{EpicsConfig, EpicsPort};
-use baton_host::ports::{DevicePort, Router, RouterSettings};
+use baton_host::ports::{Catalog, DevicePort, Router, RouterSettings};
+use baton_host::sandbox::{Sandbox, SandboxConfig};
+use baton_host::store::handler::handle_procedure;
+use baton_host::store::{NewComponent, SqliteOptions, SqliteStore, Store};
 use criterion::{Criterion, Throughput};
 use epics_ca::{Context, ValueChannel};
+use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use tokio::time::timeout;
+use uuid::Uuid;
+
+/// Setpoints per measured conduct.
+const CONDUCT_STEPS: u64 = 200;
 
 const TMO: Duration = Duration::from_secs(5);
 
@@ -120,6 +134,73 @@ impl Subjects {
     }
 }
 
+/// A conductor routing the IOC's prefix to the EPICS port, on `store`, with the script guest
+/// registered.
+struct Conducted<S: Store> {
+    conductor: Conductor<S>,
+    digest: String,
+    script: String,
+}
+
+impl<S: Store> Conducted<S> {
+    async fn new(store: S, sandbox: &Sandbox) -> Conducted<S> {
+        let ioc = harness::shared();
+        let catalog = Catalog::parse(&format!(
+            "writes_enabled = true\nmax_steps = 100000\n\
+             [[routes]]\nprefix = \"{}:\"\nport = \"epics\"\n",
+            ioc.prefix
+        ))
+        .unwrap();
+        let router = catalog.router().unwrap();
+        let wasm = baton_artifacts::guest_script_bytes();
+        let loaded = sandbox.load(wasm).await.unwrap();
+        let info = serde_json::to_value(loaded.info()).unwrap();
+        store
+            .put_component(&NewComponent::new(
+                wasm.to_vec(),
+                "guest-script",
+                "bench",
+                info,
+                OffsetDateTime::now_utc(),
+            ))
+            .await
+            .unwrap();
+        let (sp, rbv) = (ioc.pv("BENCH:SP"), ioc.pv("BENCH:RBV"));
+        let script = (0..CONDUCT_STEPS)
+            .map(|i| format!("set {sp} {} rb={rbv} tol=1e-9", value(i + 1)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Conducted {
+            conductor: Conductor::new(store, sandbox.clone(), Arc::new(router), Arc::new(catalog)),
+            digest: loaded.digest().to_owned(),
+            script,
+        }
+    }
+
+    /// Defines and conducts one procedure; the conduct's wall time per step.
+    async fn per_step(&self) -> Duration {
+        let id = Uuid::now_v7();
+        let define = ProcedureCommand::Define(DefineProcedure {
+            id,
+            name: "bench".into(),
+            component_digest: self.digest.clone(),
+            params: vec![("script".into(), Value::Text(self.script.clone()))],
+            parent_run: None,
+            max_unconverged_iterations: None,
+        });
+        let store = self.conductor.store();
+        handle_procedure(store, id, &define, OffsetDateTime::now_utc(), &[])
+            .await
+            .unwrap();
+        let start = Instant::now();
+        let outcome = self.conductor.conduct(id, Verb::Conduct).await.unwrap();
+        let elapsed = start.elapsed();
+        assert!(outcome.succeeded, "{outcome:?}");
+        assert_eq!(outcome.completed_steps, CONDUCT_STEPS);
+        elapsed / CONDUCT_STEPS as u32
+    }
+}
+
 /// A value that changes every step and stays a short decimal.
 fn value(i: u64) -> f64 {
     (i % 1000) as f64 * 0.5
@@ -162,12 +243,44 @@ fn percentile(xs: &[Duration], p: f64) -> Duration {
     xs[((xs.len() - 1) as f64 * p) as usize]
 }
 
-/// Alternating rounds of bare and router steps, so drift on a shared machine hits both alike.
-fn interleaved(rt: &Runtime, subjects: &mut Subjects, rounds: usize, per_round: usize) {
+/// The conductors the interleaved run measures.
+struct Conductors {
+    file: Conducted<SqliteStore>,
+    memory: Conducted<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl Conductors {
+    async fn new() -> Conductors {
+        let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = SqliteStore::open(dir.path().join("bench.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        Conductors {
+            file: Conducted::new(file, &sandbox).await,
+            memory: Conducted::new(SqliteStore::memory().await.unwrap(), &sandbox).await,
+            _dir: dir,
+        }
+    }
+}
+
+/// Alternating rounds of bare, router, port and conduct steps, so drift on a shared machine
+/// hits them alike.
+fn interleaved(
+    rt: &Runtime,
+    subjects: &mut Subjects,
+    conductors: &Conductors,
+    rounds: usize,
+    per_round: usize,
+) {
     let (mut bare, mut routed, mut ported) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut on_file, mut in_memory) = (Vec::new(), Vec::new());
     let mut i = 0u64;
     rt.block_on(async {
         for _ in 0..rounds {
+            on_file.push(conductors.file.per_step().await);
+            in_memory.push(conductors.memory.per_step().await);
             for _ in 0..per_round {
                 i += 1;
                 let t = Instant::now();
@@ -189,22 +302,34 @@ fn interleaved(rt: &Runtime, subjects: &mut Subjects, rounds: usize, per_round: 
         }
     });
     let (b, r, p) = (median(&mut bare), median(&mut routed), median(&mut ported));
+    let (f, m) = (median(&mut on_file), median(&mut in_memory));
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
         "interleaved, {rounds} rounds x {per_round} steps each (median, p90):\n  \
          bare epics-ca put-callback + get: {:.1} us, {:.1} us\n  \
          EpicsPort write + read:           {:.1} us, {:.1} us\n  \
          Router write with readback:       {:.1} us, {:.1} us\n  \
-         ratio port / bare:   {:.3}\n  \
-         ratio router / bare: {:.3}",
+         and {rounds} conducts of {CONDUCT_STEPS} such setpoints each (median per step, p90):\n  \
+         Conductor, SQLite file (durable): {:.1} us, {:.1} us\n  \
+         Conductor, SQLite in memory:      {:.1} us, {:.1} us\n  \
+         ratio port / bare:                {:.3}\n  \
+         ratio router / bare:              {:.3}\n  \
+         ratio conduct (file) / bare:      {:.3}\n  \
+         ratio conduct (memory) / bare:    {:.3}",
         us(b),
         us(percentile(&bare, 0.9)),
         us(p),
         us(percentile(&ported, 0.9)),
         us(r),
         us(percentile(&routed, 0.9)),
+        us(f),
+        us(percentile(&on_file, 0.9)),
+        us(m),
+        us(percentile(&in_memory, 0.9)),
         us(p) / us(b),
         us(r) / us(b),
+        us(f) / us(b),
+        us(m) / us(b),
     );
 }
 
@@ -214,6 +339,7 @@ fn main() {
         .build()
         .unwrap();
     let mut subjects = rt.block_on(Subjects::new());
+    let conductors = rt.block_on(Conductors::new());
     // Warm the port's channel cache and the IOC.
     for i in 0..50 {
         rt.block_on(subjects.router_step(value(i)));
@@ -224,8 +350,8 @@ fn main() {
     criterion_groups(&mut c, &rt, &mut subjects);
     c.final_summary();
     if benchmarking {
-        interleaved(&rt, &mut subjects, 20, 250);
+        interleaved(&rt, &mut subjects, &conductors, 20, 250);
     } else {
-        interleaved(&rt, &mut subjects, 1, 10);
+        interleaved(&rt, &mut subjects, &conductors, 1, 10);
     }
 }
