@@ -41,7 +41,7 @@ use tokio::time::timeout;
 use uuid::Uuid;
 
 /// Setpoints per measured conduct.
-const CONDUCT_STEPS: u64 = 200;
+const CONDUCT_STEPS: u64 = 1000;
 
 const TMO: Duration = Duration::from_secs(5);
 
