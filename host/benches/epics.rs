@@ -10,7 +10,8 @@
 //! - `conduct`: whole conducts through the `Conductor` of a procedure (the script guest) of
 //!   `CONDUCT_STEPS` such setpoints, on a durable SQLite file store (WAL, `synchronous=NORMAL`, as
 //!   `baton serve` runs) and on an in-memory one; per step = the conduct's wall time / steps, so
-//!   resolve, pin, the journal write per step and complete are all in it.
+//!   resolve, pin, the journal write per step and complete are all in it. The stores are
+//!   observed as `baton serve` observes them, so the mean journal append is printed too.
 //!
 //! After the criterion groups, an interleaved run (rounds of bare, router, port and conduct
 //! steps, alternating) prints the medians and the ratios to bare. Needs `scripts/setup-epics.sh`. Run:
@@ -25,6 +26,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton_host::api::metrics::Metrics;
+use baton_host::api::observe::ObservedStore;
 use baton_host::conductor::{Conductor, Verb};
 use baton_host::domain::procedure::{DefineProcedure, ProcedureCommand};
 use baton_host::domain::{ActuationKind, Setpoint, Value};
@@ -32,7 +35,7 @@ use baton_host::ports::epics::{EpicsConfig, EpicsPort};
 use baton_host::ports::{Catalog, DevicePort, Router, RouterSettings};
 use baton_host::sandbox::{Sandbox, SandboxConfig};
 use baton_host::store::handler::handle_procedure;
-use baton_host::store::{NewComponent, SqliteOptions, SqliteStore, Store};
+use baton_host::store::{AnyStore, NewComponent, SqliteOptions, SqliteStore, Store};
 use criterion::{Criterion, Throughput};
 use epics_ca::{Context, ValueChannel};
 use time::OffsetDateTime;
@@ -243,10 +246,13 @@ fn percentile(xs: &[Duration], p: f64) -> Duration {
     xs[((xs.len() - 1) as f64 * p) as usize]
 }
 
-/// The conductors the interleaved run measures.
+/// The conductors the interleaved run measures, each on a store observed as `baton serve`
+/// observes it, so the journal appends' share of a step can be read off its metrics.
 struct Conductors {
-    file: Conducted<SqliteStore>,
-    memory: Conducted<SqliteStore>,
+    file: Conducted<ObservedStore>,
+    file_metrics: Arc<Metrics>,
+    memory: Conducted<ObservedStore>,
+    memory_metrics: Arc<Metrics>,
     _dir: tempfile::TempDir,
 }
 
@@ -257,12 +263,30 @@ impl Conductors {
         let file = SqliteStore::open(dir.path().join("bench.db"), SqliteOptions::default())
             .await
             .unwrap();
+        let memory = SqliteStore::memory().await.unwrap();
+        let (file_metrics, memory_metrics) = (
+            Arc::new(Metrics::new().unwrap()),
+            Arc::new(Metrics::new().unwrap()),
+        );
+        let observe = |store: SqliteStore, metrics: &Arc<Metrics>| {
+            ObservedStore::new(AnyStore::Sqlite(store), metrics.clone())
+        };
         Conductors {
-            file: Conducted::new(file, &sandbox).await,
-            memory: Conducted::new(SqliteStore::memory().await.unwrap(), &sandbox).await,
+            file: Conducted::new(observe(file, &file_metrics), &sandbox).await,
+            memory: Conducted::new(observe(memory, &memory_metrics), &sandbox).await,
+            file_metrics,
+            memory_metrics,
             _dir: dir,
         }
     }
+}
+
+/// Mean journal append time, as the conductor waited for it, and the number of appends.
+fn journal_appends(metrics: &Metrics) -> (Duration, u64) {
+    let histogram = &metrics.journal_append_seconds;
+    let count = histogram.get_sample_count();
+    let mean = histogram.get_sample_sum() / count.max(1) as f64;
+    (Duration::from_secs_f64(mean), count)
 }
 
 /// Alternating rounds of bare, router, port and conduct steps, so drift on a shared machine
@@ -303,6 +327,10 @@ fn interleaved(
     });
     let (b, r, p) = (median(&mut bare), median(&mut routed), median(&mut ported));
     let (f, m) = (median(&mut on_file), median(&mut in_memory));
+    let ((fj, fn_), (mj, mn)) = (
+        journal_appends(&conductors.file_metrics),
+        journal_appends(&conductors.memory_metrics),
+    );
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
         "interleaved, {rounds} rounds x {per_round} steps each (median, p90):\n  \
@@ -315,7 +343,9 @@ fn interleaved(
          ratio port / bare:                {:.3}\n  \
          ratio router / bare:              {:.3}\n  \
          ratio conduct (file) / bare:      {:.3}\n  \
-         ratio conduct (memory) / bare:    {:.3}",
+         ratio conduct (memory) / bare:    {:.3}\n  \
+         journal append, file (mean of {fn_}):     {:.1} us\n  \
+         journal append, memory (mean of {mn}):   {:.1} us",
         us(b),
         us(percentile(&bare, 0.9)),
         us(p),
@@ -330,6 +360,8 @@ fn interleaved(
         us(r) / us(b),
         us(f) / us(b),
         us(m) / us(b),
+        us(fj),
+        us(mj),
     );
 }
 
