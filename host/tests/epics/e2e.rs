@@ -274,9 +274,9 @@ async fn an_ioc_killed_mid_conduct_holds_and_reconduct_finishes_on_the_restarted
     let mut rs = harness::RestartableIoc::start();
     let host = host(catalog()).await;
     let (val, rbv) = (rs.pv("MX:VAL"), rs.pv("MX:RBV"));
-    // Step 0 slows the motor to 4 units/s, so each of the ten moves takes ~250 ms on the
-    // first IOC and the kill lands in the middle of the scan.
-    let mut script = format!("set {} 4", rs.pv("MX:VELO"));
+    // Step 0 slows the motor to 2 units/s, so each of the ten moves takes ~500 ms on the
+    // first IOC and the kill lands in the middle of the scan even on a loaded machine.
+    let mut script = format!("set {} 2", rs.pv("MX:VELO"));
     for i in 1..=10 {
         script.push_str(&format!("; set {val} {i} rb={rbv} tol=0.001"));
     }
