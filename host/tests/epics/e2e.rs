@@ -124,34 +124,51 @@ fn assert_close(seen: f64, want: f64, what: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grid_scan_conducted_over_http_moves_the_ioc_motors_and_takes_every_frame() {
+/// Uploads the example `name`, defines it with `params` and conducts it over HTTP; asserts it
+/// completed physically and that `detector` (a device under the shared IOC) took one frame per
+/// pinned acquisition, as both pyepics and the journal's acquire answers say. The pinned steps.
+async fn conduct_scan(host: &Host, name: &str, detector: &str, params: Json) -> Vec<Json> {
     let ioc = harness::shared();
-    let host = host(catalog()).await;
-    let grid = host.upload(example("grid-scan")).await;
-    let frames_before = caget_f64(ioc.pv("GDET:ArrayCounter_RBV")).await as i64;
-
-    let (nx, ny) = (3, 4);
-    let id = host
-        .define(
-            &grid,
-            json!({
-                "x_motor": ioc.pv("MX:VAL"), "x_readback": ioc.pv("MX:RBV"),
-                "y_motor": ioc.pv("MY:VAL"), "y_readback": ioc.pv("MY:RBV"),
-                "detector": ioc.pv("GDET"),
-                "x_start": -1.0, "x_stop": 1.5, "x_points": nx,
-                "y_start": 0.25, "y_stop": 2.0, "y_points": ny,
-                "snake": true, "exposure_s": 0.02,
-            }),
-        )
-        .await;
-    let outcome = conduct(&host, &id, "conduct").await;
+    let counter = ioc.pv(&format!("{detector}:ArrayCounter_RBV"));
+    let component = host.upload(example(name)).await;
+    let frames_before = caget_f64(counter.clone()).await as i64;
+    let id = host.define(&component, params).await;
+    let outcome = conduct(host, &id, "conduct").await;
     assert_eq!(outcome["status"], "Completed", "{outcome}");
     assert_eq!(outcome["succeeded"], true);
     assert_eq!(outcome["actuation_kind"], "physical", "{outcome}");
     assert_eq!(outcome["completed_steps"], outcome["step_count"]);
 
-    let steps = pinned_steps(&host, &id).await;
+    let steps = pinned_steps(host, &id).await;
+    let frames_after = caget_f64(counter).await as i64;
+    assert_eq!(
+        frames_after - frames_before,
+        count_kind(&steps, "action") as i64,
+        "one frame per acquisition"
+    );
+    // The journal recorded the IOC's own counter after each acquisition, one frame each.
+    let frames = acquired_frames(&journal(host, &id).await);
+    assert_eq!(
+        frames,
+        (frames_before + 1..=frames_after).collect::<Vec<_>>()
+    );
+    steps
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grid_scan_conducted_over_http_moves_the_ioc_motors_and_takes_every_frame() {
+    let ioc = harness::shared();
+    let host = host(catalog()).await;
+    let (nx, ny) = (3, 4);
+    let params = json!({
+        "x_motor": ioc.pv("MX:VAL"), "x_readback": ioc.pv("MX:RBV"),
+        "y_motor": ioc.pv("MY:VAL"), "y_readback": ioc.pv("MY:RBV"),
+        "detector": ioc.pv("GDET"),
+        "x_start": -1.0, "x_stop": 1.5, "x_points": nx,
+        "y_start": 0.25, "y_stop": 2.0, "y_points": ny,
+        "snake": true, "exposure_s": 0.02,
+    });
+    let steps = conduct_scan(&host, "grid-scan", "GDET", params).await;
     assert_eq!(count_kind(&steps, "action"), nx * ny);
     let (x, y) = (
         last_setpoint(&steps, &ioc.pv("MX:VAL")),
@@ -160,22 +177,12 @@ async fn grid_scan_conducted_over_http_moves_the_ioc_motors_and_takes_every_fram
     // An even number of snaked rows ends where the first began.
     assert_eq!((x, y), (-1.0, 2.0));
 
-    // An independent CA client sees the motors where the scan left them, and every frame.
+    // An independent CA client sees the motors where the scan left them.
     assert_close(caget_f64(ioc.pv("MX:RBV")).await, x, "MX:RBV");
     assert_close(caget_f64(ioc.pv("MX:VAL")).await, x, "MX:VAL");
     assert_close(caget_f64(ioc.pv("MY:RBV")).await, y, "MY:RBV");
-    assert_close(
-        caget_f64(ioc.pv("GDET:AcquireTime")).await,
-        0.02,
-        "exposure",
-    );
-    let frames_after = caget_f64(ioc.pv("GDET:ArrayCounter_RBV")).await as i64;
-    assert_eq!(frames_after - frames_before, (nx * ny) as i64);
-
-    // The journal recorded the IOC's own counter after each acquisition, one frame each.
-    let frames = acquired_frames(&journal(&host, &id).await);
-    let expected: Vec<i64> = (frames_before + 1..=frames_after).collect();
-    assert_eq!(frames, expected);
+    let exposure = caget_f64(ioc.pv("GDET:AcquireTime")).await;
+    assert_close(exposure, 0.02, "exposure");
     host.shutdown().await;
 }
 
@@ -183,26 +190,14 @@ async fn grid_scan_conducted_over_http_moves_the_ioc_motors_and_takes_every_fram
 async fn energy_scan_conducted_over_http_drives_bragg_and_gap_and_acquires() {
     let ioc = harness::shared();
     let host = host(catalog()).await;
-    let energy = host.upload(example("energy-scan")).await;
-    let frames_before = caget_f64(ioc.pv("EDET:ArrayCounter_RBV")).await as i64;
-
     let points = 4;
-    let id = host
-        .define(
-            &energy,
-            json!({
-                "bragg": ioc.pv("BRAGG:VAL"), "bragg_readback": ioc.pv("BRAGG:RBV"),
-                "gap": ioc.pv("GAP:VAL"), "gap_readback": ioc.pv("GAP:RBV"),
-                "detector": ioc.pv("EDET"),
-                "start_kev": 7.0, "stop_kev": 9.0, "points": points, "exposure_s": 0.02,
-            }),
-        )
-        .await;
-    let outcome = conduct(&host, &id, "conduct").await;
-    assert_eq!(outcome["status"], "Completed", "{outcome}");
-    assert_eq!(outcome["actuation_kind"], "physical", "{outcome}");
-
-    let steps = pinned_steps(&host, &id).await;
+    let params = json!({
+        "bragg": ioc.pv("BRAGG:VAL"), "bragg_readback": ioc.pv("BRAGG:RBV"),
+        "gap": ioc.pv("GAP:VAL"), "gap_readback": ioc.pv("GAP:RBV"),
+        "detector": ioc.pv("EDET"),
+        "start_kev": 7.0, "stop_kev": 9.0, "points": points, "exposure_s": 0.02,
+    });
+    let steps = conduct_scan(&host, "energy-scan", "EDET", params).await;
     assert_eq!(count_kind(&steps, "action"), points);
     let bragg = last_setpoint(&steps, &ioc.pv("BRAGG:VAL"));
     let gap = last_setpoint(&steps, &ioc.pv("GAP:VAL"));
@@ -214,13 +209,6 @@ async fn energy_scan_conducted_over_http_drives_bragg_and_gap_and_acquires() {
 
     assert_close(caget_f64(ioc.pv("BRAGG:RBV")).await, bragg, "BRAGG:RBV");
     assert_close(caget_f64(ioc.pv("GAP:RBV")).await, gap, "GAP:RBV");
-    let frames_after = caget_f64(ioc.pv("EDET:ArrayCounter_RBV")).await as i64;
-    assert_eq!(frames_after - frames_before, points as i64);
-    let frames = acquired_frames(&journal(&host, &id).await);
-    assert_eq!(
-        frames,
-        (frames_before + 1..=frames_after).collect::<Vec<_>>()
-    );
     host.shutdown().await;
 }
 
