@@ -65,3 +65,136 @@ async fn refuses_bad_urls() {
     assert!(open(&missing).await.is_err());
     assert!(!dir.path().join("none.db").exists());
 }
+
+/// A database made by the migrations before the journal's CHECKs were rebuilt (000003) keeps its
+/// journal through the upgrade: the rows, their dense sequence, and the rules (append-only,
+/// valid kinds and classes).
+#[tokio::test]
+async fn an_older_database_keeps_its_journal_through_the_check_rebuild() {
+    use baton_host::domain::StepKind;
+    use baton_host::store::{
+        JournalEntry, JournalPage, SqliteOptions, SqliteStore, StepJournal, StepResult,
+    };
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("migrations");
+    std::fs::create_dir(&before).unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
+    for file in std::fs::read_dir(&all).unwrap() {
+        let file = file.unwrap();
+        let name = file.file_name().into_string().unwrap();
+        if name.as_str() < "20260101000003" {
+            std::fs::copy(file.path(), before.join(&name)).unwrap();
+        }
+    }
+    let path = dir.path().join("old.db");
+    let pool = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    sqlx::migrate::Migrator::new(before.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let procedure = Uuid::now_v7();
+    for (sequence, result, class) in [(1, "in_flight", None), (2, "failed", Some("timeout"))] {
+        sqlx::query(
+            "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
+             result, failure_class, message, detail, at) \
+             VALUES (?, ?, ?, 4, 'setpoint', ?, ?, NULL, '{\"channel\": \"m\"}', ?)",
+        )
+        .bind(Uuid::now_v7().hyphenated().to_string())
+        .bind(procedure.hyphenated().to_string())
+        .bind(sequence)
+        .bind(result)
+        .bind(class)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let journal = store
+        .journal(
+            procedure,
+            JournalPage {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let kept: Vec<_> = journal
+        .iter()
+        .map(|r| (r.sequence, r.entry.step_index, r.entry.result))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (1, 4, StepResult::InFlight),
+            (
+                2,
+                4,
+                StepResult::Failed(baton_host::domain::FailureClass::Timeout)
+            )
+        ]
+    );
+    assert_eq!(journal[0].entry.detail, json!({"channel": "m"}));
+
+    // Appends continue the dense sequence; the rebuilt table keeps every rule.
+    let next = JournalEntry::new(
+        procedure,
+        5,
+        StepKind::Setpoint,
+        StepResult::Ok,
+        OffsetDateTime::now_utc(),
+    );
+    let appended = store.append_journal(&[next]).await.unwrap();
+    assert_eq!(appended[0].sequence, 3);
+    let update = sqlx::query("UPDATE step_journal SET message = 'x'")
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(update.to_string().contains("append-only"), "{update}");
+    let delete = sqlx::query("DELETE FROM step_journal")
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+    assert!(delete.to_string().contains("append-only"), "{delete}");
+    for (kind, result, class) in [
+        ("nope", "ok", None),
+        ("setpoint", "maybe", None),
+        ("setpoint", "failed", Some("gremlins")),
+        ("setpoint", "ok", Some("timeout")),
+    ] {
+        let refused = sqlx::query(
+            "INSERT INTO step_journal (id, procedure_id, sequence, step_index, step_kind, \
+             result, failure_class, message, detail, at) \
+             VALUES (?, ?, 99, 0, ?, ?, ?, NULL, '{}', '2026-11-24')",
+        )
+        .bind(Uuid::now_v7().hyphenated().to_string())
+        .bind(procedure.hyphenated().to_string())
+        .bind(kind)
+        .bind(result)
+        .bind(class)
+        .execute(store.pool())
+        .await
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("CHECK constraint failed"),
+            "{kind} {result} {class:?}: {refused}"
+        );
+    }
+}
