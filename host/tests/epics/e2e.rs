@@ -307,6 +307,34 @@ async fn an_ioc_killed_mid_conduct_holds_and_reconduct_finishes_on_the_restarted
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ioc_down_from_the_start_holds_on_timeout_and_a_reconduct_while_still_down_aborts() {
+    let mut rs = harness::RestartableIoc::start();
+    rs.kill();
+    let host = host(catalog()).await;
+    let val = rs.pv("MX:VAL");
+    let id = host.define_script(&format!("set {val} 1")).await;
+
+    // Never connected: the search times out (the catalog's connect_timeout_ms), a recoverable
+    // class, so try-conduct holds.
+    let held = conduct(&host, &id, "try-conduct").await;
+    assert_eq!(held["status"], "Held", "{held}");
+    assert_eq!(held["failure"]["class"], "timeout", "{held}");
+    assert_eq!(held["failure"]["target"], val.as_str());
+
+    // DESIGN §6: a reconduct's failure aborts. An operator who reconducts before the IOC is
+    // back ends the procedure; the README says so.
+    let aborted = conduct(&host, &id, "reconduct").await;
+    assert_eq!(aborted["status"], "Aborted", "{aborted}");
+    assert_eq!(aborted["failure"]["class"], "timeout", "{aborted}");
+    let journal = journal(&host, &id).await;
+    assert!(
+        journal.iter().all(|e| e["result"] != "ok"),
+        "nothing ran: {journal:?}"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_on_a_major_alarm_fails_with_bad_quality_and_holds_until_it_clears() {
     let ioc = harness::shared();
     let alarm = ioc.pv("ALARM:E2E");
