@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 pub use context::GatherContext;
 pub use error::CommandError;
-pub use stream::{Committed, Loaded, commit, load, load_stream};
+pub use stream::{Committed, Loaded, commit, load};
 
 use crate::store::{ComponentStore, EventStore, PinnedSteps};
 

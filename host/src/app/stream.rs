@@ -42,20 +42,13 @@ pub async fn load<A: Aggregate, S: EventStore>(
     store: &S,
     id: Uuid,
 ) -> Result<Loaded<A::State>, StoreError> {
-    load_stream::<A, S>(store, &stream_name::<A>(id)).await
-}
-
-/// [`load`] by stream name, for a caller that found the stream in the global log.
-pub async fn load_stream<A: Aggregate, S: EventStore>(
-    store: &S,
-    stream: &str,
-) -> Result<Loaded<A::State>, StoreError> {
-    let events = store.read_stream(stream).await?;
+    let stream = stream_name::<A>(id);
+    let events = store.read_stream(&stream).await?;
     let version = events.last().map_or(0, |e| e.version);
     let mut state = A::initial();
     for recorded in events {
         let event: A::Event = recorded.into_decoded()?;
-        state = Some(A::evolve(state, &event).map_err(|e| fold_error(stream, e))?);
+        state = Some(A::evolve(state, &event).map_err(|e| fold_error(&stream, e))?);
     }
     Ok(Loaded { state, version })
 }
