@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton_host::app::execute;
 use baton_host::conductor::{Conductor, Verb};
 use baton_host::domain::Value;
-use baton_host::domain::procedure::{DefineProcedure, ProcedureCommand};
+use baton_host::domain::procedure::{DefineProcedure, Procedure, ProcedureCommand};
 use baton_host::ports::Catalog;
 use baton_host::sandbox::{Sandbox, SandboxConfig};
-use baton_host::store::handler::handle_procedure;
 use baton_host::store::{NewComponent, PgOptions, PgStore, SqliteOptions, SqliteStore, Store};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
@@ -59,7 +59,7 @@ async fn conduct_once<S: Store>(conductor: &Conductor<S>, digest: &str) -> Durat
         parent_run: None,
         max_unconverged_iterations: None,
     });
-    handle_procedure(
+    execute::<Procedure, _>(
         conductor.store(),
         id,
         &define,

@@ -28,13 +28,13 @@ use std::time::{Duration, Instant};
 
 use baton_host::api::metrics::Metrics;
 use baton_host::api::observe::ObservedStore;
+use baton_host::app::execute;
 use baton_host::conductor::{Conductor, Verb};
-use baton_host::domain::procedure::{DefineProcedure, ProcedureCommand};
+use baton_host::domain::procedure::{DefineProcedure, Procedure, ProcedureCommand};
 use baton_host::domain::{ActuationKind, Setpoint, Value};
 use baton_host::ports::epics::{EpicsConfig, EpicsPort};
 use baton_host::ports::{Catalog, DevicePort, Router, RouterSettings};
 use baton_host::sandbox::{Sandbox, SandboxConfig};
-use baton_host::store::handler::handle_procedure;
 use baton_host::store::{AnyStore, NewComponent, SqliteOptions, SqliteStore, Store};
 use criterion::{Criterion, Throughput};
 use epics_ca::{Context, ValueChannel};
@@ -192,7 +192,7 @@ impl<S: Store> Conducted<S> {
             max_unconverged_iterations: None,
         });
         let store = self.conductor.store();
-        handle_procedure(store, id, &define, OffsetDateTime::now_utc(), &[])
+        execute::<Procedure, _>(store, id, &define, OffsetDateTime::now_utc(), &[])
             .await
             .unwrap();
         let start = Instant::now();

@@ -6,12 +6,14 @@
 
 use std::time::{Duration, Instant};
 
-use baton_host::domain::procedure::{DefineProcedure, Pin, ProcedureCommand, ProcedureStatus};
+use baton_host::app::{execute, load};
+use baton_host::domain::procedure::{
+    DefineProcedure, Pin, Procedure, ProcedureCommand, ProcedureStatus,
+};
 use baton_host::domain::{ActuationKind, HoldCause, Setpoint, Step, StepKind, Value};
 use baton_host::store::{
     AppendRequest, EventStore, JournalEntry, NewComponent, NewEvent, PgOptions, PgStore,
-    PinnedSteps, Procedure, SqliteOptions, SqliteStore, StepJournal, StepResult, Store,
-    SummaryQuery, handle_procedure, load, procedure_stream,
+    PinnedSteps, SqliteOptions, SqliteStore, StepJournal, StepResult, Store, SummaryQuery,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -204,7 +206,7 @@ async fn procedure<S: Store>(store: &S, digest: &str, iterations: Option<u32>) -
         parent_run: None,
         max_unconverged_iterations: None,
     });
-    handle_procedure(store, id, &define, now, &[])
+    execute::<Procedure, _>(store, id, &define, now, &[])
         .await
         .unwrap();
     let Some(iterations) = iterations else {
@@ -219,7 +221,7 @@ async fn procedure<S: Store>(store: &S, digest: &str, iterations: Option<u32>) -
         "r1".into(),
     )
     .unwrap();
-    handle_procedure(store, id, &ProcedureCommand::Start { pin }, now, &[pinned])
+    execute::<Procedure, _>(store, id, &ProcedureCommand::Start { pin }, now, &[pinned])
         .await
         .unwrap();
     for index in 1..=iterations {
@@ -241,7 +243,7 @@ async fn procedure<S: Store>(store: &S, digest: &str, iterations: Option<u32>) -
             },
         ];
         for command in &commands {
-            handle_procedure(store, id, command, now, &[])
+            execute::<Procedure, _>(store, id, command, now, &[])
                 .await
                 .unwrap();
         }
@@ -269,20 +271,18 @@ fn fold(c: &mut Criterion) {
         let events = 3 + 4 * iterations;
         let digest = rt.block_on(component(&b.sqlite));
         let id = rt.block_on(procedure(&b.sqlite, &digest, Some(iterations)));
-        let stream = procedure_stream(id);
         group.bench_function(format!("sqlite/{events}_events"), |bench| {
             bench
                 .to_async(&rt)
-                .iter(|| async { load::<Procedure, _>(&b.sqlite, &stream).await.unwrap() })
+                .iter(|| async { load::<Procedure, _>(&b.sqlite, id).await.unwrap() })
         });
         if let Some(pg) = &b.postgres {
             let digest = rt.block_on(component(pg));
             let id = rt.block_on(procedure(pg, &digest, Some(iterations)));
-            let stream = procedure_stream(id);
             group.bench_function(format!("postgres/{events}_events"), |bench| {
                 bench
                     .to_async(&rt)
-                    .iter(|| async { load::<Procedure, _>(pg, &stream).await.unwrap() })
+                    .iter(|| async { load::<Procedure, _>(pg, id).await.unwrap() })
             });
         }
     }

@@ -1,10 +1,11 @@
 //! baton-host: the host side of baton. Layers, inside out (an inner layer never imports an outer
 //! one): `domain` (pure), `sandbox` (wasmtime), `store` (event store, journal, projections),
-//! `ports` (devices), `conductor` (orchestration), `api` (HTTP), `cli` (the `baton` binary's
-//! commands).
+//! `ports` (devices), `app` (load, decide, append: every command), `conductor` (orchestration),
+//! `api` (HTTP), `cli` (the `baton` binary's commands).
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod conductor;
 pub mod domain;

@@ -9,21 +9,20 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use baton_host::app;
 use baton_host::conductor::{
     ConductError, ConductOutcome, Conductor, OperatorStop, StopRequest, Verb,
 };
 use baton_host::domain::procedure::{
-    DefineProcedure, ProcedureCommand, ProcedureError, ProcedureStatus,
+    DefineProcedure, Procedure, ProcedureCommand, ProcedureError, ProcedureStatus,
 };
-use baton_host::domain::run::RunCommand;
+use baton_host::domain::run::{Run, RunCommand};
 use baton_host::domain::{ActuationKind, FailureClass, HoldCause, StepKind, Value};
 use baton_host::ports::sim::SimPort;
 use baton_host::ports::{Catalog, Router};
 use baton_host::sandbox::{Sandbox, SandboxConfig};
-use baton_host::store::handler::{self, Run};
 use baton_host::store::{
     ComponentStore, JournalPage, JournalRecord, NewComponent, SqliteStore, StepJournal, StepResult,
-    run_stream,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -154,7 +153,7 @@ impl Beamline {
             parent_run,
             max_unconverged_iterations: None,
         });
-        handler::handle_procedure(&self.store, id, &define, OffsetDateTime::now_utc(), &[])
+        app::execute::<Procedure, _>(&self.store, id, &define, OffsetDateTime::now_utc(), &[])
             .await
             .expect("defined");
         id
@@ -170,26 +169,20 @@ impl Beamline {
     }
 
     async fn status(&self, id: Uuid) -> ProcedureStatus {
-        handler::load::<handler::Procedure, _>(
-            &self.store,
-            &baton_host::store::procedure_stream(id),
-        )
-        .await
-        .expect("load")
-        .state
-        .expect("exists")
-        .status
+        app::load::<Procedure, _>(&self.store, id)
+            .await
+            .expect("load")
+            .state
+            .expect("exists")
+            .status
     }
 
     async fn state(&self, id: Uuid) -> baton_host::domain::procedure::ProcedureState {
-        handler::load::<handler::Procedure, _>(
-            &self.store,
-            &baton_host::store::procedure_stream(id),
-        )
-        .await
-        .expect("load")
-        .state
-        .expect("exists")
+        app::load::<Procedure, _>(&self.store, id)
+            .await
+            .expect("load")
+            .state
+            .expect("exists")
     }
 
     async fn journal(&self, id: Uuid) -> Vec<JournalRecord> {
@@ -510,19 +503,16 @@ async fn a_hold_that_cannot_land_leaves_the_procedure_running_and_says_so() {
 async fn reconduct_while_the_parent_run_is_held_is_refused_and_replays_nothing() {
     let b = Beamline::new(&faults(&[("sim:my", "mode = \"timeout\"\nafter_ms = 5")])).await;
     let run = Uuid::now_v7();
-    let stream = run_stream(run);
-    handler::handle::<Run, _, _, _>(&b.store, &stream, &[], |s| {
-        baton_host::domain::run::decide(
-            s,
-            &RunCommand::Start {
-                id: run,
-                name: "beamtime".into(),
-            },
-            &baton_host::domain::run::RunContext {
-                now: OffsetDateTime::now_utc(),
-            },
-        )
-    })
+    app::execute::<Run, _>(
+        &b.store,
+        run,
+        &RunCommand::Start {
+            id: run,
+            name: "beamtime".into(),
+        },
+        OffsetDateTime::now_utc(),
+        &[],
+    )
     .await
     .unwrap();
     let id = b
@@ -539,17 +529,15 @@ async fn reconduct_while_the_parent_run_is_held_is_refused_and_replays_nothing()
             .unwrap()
             .held
     );
-    handler::handle::<Run, _, _, _>(&b.store, &stream, &[], |s| {
-        baton_host::domain::run::decide(
-            s,
-            &RunCommand::Hold {
-                reason: "beam dump".into(),
-            },
-            &baton_host::domain::run::RunContext {
-                now: OffsetDateTime::now_utc(),
-            },
-        )
-    })
+    app::execute::<Run, _>(
+        &b.store,
+        run,
+        &RunCommand::Hold {
+            reason: "beam dump".into(),
+        },
+        OffsetDateTime::now_utc(),
+        &[],
+    )
     .await
     .unwrap();
     let before = b.journal(id).await.len();
@@ -785,7 +773,7 @@ async fn a_hold_appended_by_another_host_stops_the_conduct_at_a_step_boundary() 
         reason: "hold from the other control room".into(),
         actuation_kind: ActuationKind::None,
     };
-    handler::handle_procedure(&b.store, id, &hold, OffsetDateTime::now_utc(), &[])
+    app::execute::<Procedure, _>(&b.store, id, &hold, OffsetDateTime::now_utc(), &[])
         .await
         .unwrap();
     let journal_at_hold = b.journal(id).await.len();

@@ -15,12 +15,13 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use utoipa::ToSchema;
 
+use crate::app::CommandError;
 use crate::conductor::ConductError;
 use crate::domain::RefusalKind;
 use crate::domain::procedure::ProcedureError;
 use crate::domain::run::RunError;
 use crate::sandbox::LoadError;
-use crate::store::{HandlerError, StoreError};
+use crate::store::StoreError;
 
 /// The problem types baton answers with. The slug is part of the API: never rename one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -347,16 +348,16 @@ impl From<RunError> for ApiError {
     }
 }
 
-impl<E: Into<ApiError>> From<HandlerError<E>> for ApiError {
-    fn from(e: HandlerError<E>) -> Self {
+impl<E: Into<ApiError>> From<CommandError<E>> for ApiError {
+    fn from(e: CommandError<E>) -> Self {
         match e {
-            HandlerError::Refused(e) => e.into(),
-            HandlerError::ComponentNotRegistered(digest) => ApiError::new(
+            CommandError::Refused(e) => e.into(),
+            CommandError::ComponentNotRegistered(digest) => ApiError::new(
                 Problem::ComponentUnavailable,
                 format!("component {digest} is not registered"),
             )
             .with("digest", digest),
-            HandlerError::Store(e) => e.into(),
+            CommandError::Store(e) => e.into(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The HTTP API (axum): every verb of the host over HTTP, with bearer-token scopes, RFC 9457
 //! problem+json errors, an OpenAPI 3.1 document, live progress over Server-Sent Events and
-//! Prometheus metrics. The edge of the host: it maps HTTP onto the conductor and the store's
-//! command handler and owns no rule of its own beyond authorization and request limits.
+//! Prometheus metrics. The edge of the host: it maps HTTP onto the conductor and the application
+//! layer ([`crate::app`]) and owns no rule of its own beyond authorization and request limits.
 //!
 //! - [`routes`]: the route table (path, method, scope, limits) the router is built from;
 //! - [`server`]: a whole host (store, sandbox, catalog, conductor, API) on a socket, with

@@ -1,8 +1,8 @@
 //! `/procedures`: define (parameters typed against the component's declared parameters), list
 //! (status and parent-run filters, keyset cursor), show (status, pinned steps, hold claims,
 //! actuation kind, progress), events, the journal (paged), and the lifecycle commands an
-//! operator issues by hand. Every command goes through the store's command handler; a hold or
-//! abort of a conduct running here is handed to it, to land at its next step boundary.
+//! operator issues by hand. Every command goes through the application layer ([`crate::app`]); a
+//! hold or abort of a conduct running here is handed to it, to land at its next step boundary.
 
 use std::collections::BTreeMap;
 
@@ -20,15 +20,15 @@ use super::error::{ApiError, Problem, ProblemBody};
 use super::extract::{Body, OptionalBody, Params, PathParams};
 use super::progress::{Progress, progress};
 use super::state::{ApiState, LastConduct};
+use crate::app;
 use crate::conductor::StopRequest;
 use crate::domain::input;
 use crate::domain::procedure::{
-    DefineProcedure, ProcedureCommand, ProcedureCommandKind, ProcedureError, ProcedureState,
-    ProcedureStatus,
+    DefineProcedure, Procedure, ProcedureCommand, ProcedureCommandKind, ProcedureError,
+    ProcedureState, ProcedureStatus,
 };
 use crate::domain::{ActuationKind, FailureClass, HoldCause, Step, StepKind, Value};
 use crate::sandbox::Info;
-use crate::store::handler::{self, Procedure};
 use crate::store::{
     ComponentStore, EventStore, JournalPage, JournalRecord, ProcedureSummary, StepJournal,
     SummaryCursor, SummaryQuery, SummaryStore, procedure_stream,
@@ -106,7 +106,7 @@ pub(crate) async fn load(
     id: Uuid,
     command: ProcedureCommandKind,
 ) -> Result<ProcedureState, ApiError> {
-    handler::load::<Procedure, _>(state.store(), &procedure_stream(id))
+    app::load::<Procedure, _>(state.store(), id)
         .await?
         .state
         .ok_or_else(|| ProcedureError::NotFound { command }.into())
@@ -178,7 +178,7 @@ async fn command(
 ) -> Result<Response, ApiError> {
     let last_conduct = state.last_conduct(id);
     let committed =
-        handler::handle_procedure(state.store(), id, &command, OffsetDateTime::now_utc(), &[])
+        app::execute::<Procedure, _>(state.store(), id, &command, OffsetDateTime::now_utc(), &[])
             .await?;
     let view = view(state, committed.state, last_conduct, false).await?;
     Ok(Json(view).into_response())
@@ -282,7 +282,7 @@ pub async fn define(
         max_unconverged_iterations: request.max_unconverged_iterations,
     };
     let last_conduct = state.last_conduct(id);
-    let committed = handler::handle_procedure(
+    let committed = app::execute::<Procedure, _>(
         state.store(),
         id,
         &ProcedureCommand::Define(define),
@@ -433,7 +433,7 @@ pub async fn show(
     Params(query): Params<ShowQuery>,
 ) -> Result<Json<ProcedureView>, ApiError> {
     let last_conduct = state.last_conduct(id);
-    let procedure = handler::load::<Procedure, _>(state.store(), &procedure_stream(id))
+    let procedure = app::load::<Procedure, _>(state.store(), id)
         .await?
         .state
         .ok_or_else(|| ApiError::not_found(format!("procedure {id} not found")))?;

@@ -1,5 +1,5 @@
 //! `/runs`: the parent experiments procedures can be phases of. Start, show, list, and the
-//! lifecycle commands, through the store's command handler.
+//! lifecycle commands, through the application layer (`crate::app`).
 //!
 //! The store has no run projection, so the listing walks the global event log for run
 //! geneses (oldest first, keyset on the global position) and folds each run it returns. Runs
@@ -18,10 +18,12 @@ use super::error::{ApiError, Problem, ProblemBody};
 use super::extract::{Body, OptionalBody, Params, PathParams};
 use super::procedures::{Empty, ReasonRequest, TruncateRequest};
 use super::state::ApiState;
+use crate::app;
 use crate::domain::ActuationKind;
+use crate::domain::run::Run;
 use crate::domain::run::{RunCommand, RunState, RunStatus};
-use crate::store::handler::{self, Run};
-use crate::store::{EventStore, MAX_READ_ALL, run_stream};
+use crate::domain::stream_id;
+use crate::store::{EventStore, MAX_READ_ALL};
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
@@ -64,7 +66,7 @@ async fn command(
     command: RunCommand,
 ) -> Result<Json<RunView>, ApiError> {
     let committed =
-        handler::handle_run(state.store(), id, &command, OffsetDateTime::now_utc()).await?;
+        app::execute::<Run, _>(state.store(), id, &command, OffsetDateTime::now_utc(), &[]).await?;
     Ok(Json(committed.state.into()))
 }
 
@@ -158,10 +160,13 @@ pub async fn list(
         let Some(last) = events.last() else { break };
         let last_position = last.position;
         for event in &events {
-            if event.version != 1 || !event.stream.starts_with("run-") {
+            let Some(run) = stream_id::<Run>(&event.stream) else {
+                continue;
+            };
+            if event.version != 1 {
                 continue;
             }
-            let loaded = handler::load::<Run, _>(state.store(), &event.stream).await?;
+            let loaded = app::load::<Run, _>(state.store(), run).await?;
             if let Some(run) = loaded.state {
                 items.push(RunView::from(run));
             }
@@ -189,7 +194,7 @@ pub async fn show(
     State(state): State<ApiState>,
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<RunView>, ApiError> {
-    handler::load::<Run, _>(state.store(), &run_stream(id))
+    app::load::<Run, _>(state.store(), id)
         .await?
         .state
         .map(|run| Json(run.into()))

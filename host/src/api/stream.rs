@@ -33,10 +33,10 @@ use super::extract::{Params, PathParams};
 use super::procedures::JournalView;
 use super::progress::{Progress, progress};
 use super::state::ApiState;
-use crate::domain::procedure::ProcedureStatus;
+use crate::app;
+use crate::domain::procedure::{Procedure, ProcedureStatus};
 use crate::domain::{ActuationKind, HoldCause};
-use crate::store::handler::{self, Procedure};
-use crate::store::{JournalPage, StepJournal, StepResult, procedure_stream};
+use crate::store::{JournalPage, StepJournal, StepResult};
 
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -103,11 +103,10 @@ impl Follow {
 
     /// Pushes `status` (if it changed, or `force`) and `progress`; true if terminal.
     async fn status_and_progress(&mut self, force_progress: bool) -> Result<bool, ApiError> {
-        let procedure =
-            handler::load::<Procedure, _>(self.state.store(), &procedure_stream(self.id))
-                .await?
-                .state
-                .ok_or_else(|| ApiError::not_found(format!("procedure {} not found", self.id)))?;
+        let procedure = app::load::<Procedure, _>(self.state.store(), self.id)
+            .await?
+            .state
+            .ok_or_else(|| ApiError::not_found(format!("procedure {} not found", self.id)))?;
         let status = StatusEvent {
             status: procedure.status,
             status_reason: procedure.status_reason.clone(),

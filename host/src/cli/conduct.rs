@@ -18,11 +18,10 @@ use uuid::Uuid;
 
 use crate::api::procedures::typed_params;
 use crate::conductor::{ConductError, ConductOutcome, Conductor, Verb};
-use crate::domain::procedure::{DefineProcedure, ProcedureCommand, ProcedureStatus};
+use crate::domain::procedure::{DefineProcedure, Procedure, ProcedureCommand, ProcedureStatus};
 use crate::ports::{Catalog, CatalogError};
 use crate::sandbox::{LoadError, Sandbox, SandboxConfig, SandboxError};
-use crate::store::handler::{self, Procedure};
-use crate::store::{HandlerError, NewComponent, SqliteStore, StoreError, procedure_stream};
+use crate::store::{NewComponent, SqliteStore, StoreError};
 
 /// Arguments of `baton conduct`.
 #[derive(Clone, Debug, clap::Args)]
@@ -246,9 +245,9 @@ pub async fn run(
         parent_run: None,
         max_unconverged_iterations: None,
     });
-    handler::handle_procedure(&store, id, &define, OffsetDateTime::now_utc(), &[])
+    crate::app::execute::<Procedure, _>(&store, id, &define, OffsetDateTime::now_utc(), &[])
         .await
-        .map_err(|e: HandlerError<_>| ConductCliError::Define(e.to_string()))?;
+        .map_err(|e: crate::app::CommandError<_>| ConductCliError::Define(e.to_string()))?;
     let verb = if args.try_conduct {
         Verb::TryConduct
     } else {
@@ -269,7 +268,7 @@ pub async fn run(
                 .map_err(|e| ConductCliError::Define(format!("the conduct task failed: {e}")))??;
         }
         if bar.is_none() {
-            let state = handler::load::<Procedure, _>(&store, &procedure_stream(id)).await?;
+            let state = crate::app::load::<Procedure, _>(&store, id).await?;
             if let Some(pin) = state.state.and_then(|s| s.pin) {
                 bar = Some(StepBar::new(&info.name, pin.step_count, tty));
             }

@@ -4,10 +4,11 @@
 
 use uuid::Uuid;
 
+use crate::app::CommandError;
 use crate::domain::procedure::ProcedureError;
 use crate::ports::SafetyViolation;
 use crate::sandbox::{LoadError, ResolveFailure};
-use crate::store::{HandlerError, StoreError};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConductError {
@@ -40,12 +41,12 @@ pub enum ConductError {
     Store(#[from] StoreError),
 }
 
-impl From<HandlerError<ProcedureError>> for ConductError {
-    fn from(e: HandlerError<ProcedureError>) -> Self {
+impl From<CommandError<ProcedureError>> for ConductError {
+    fn from(e: CommandError<ProcedureError>) -> Self {
         match e {
-            HandlerError::Refused(e) => ConductError::Refused(e),
-            HandlerError::ComponentNotRegistered(d) => ConductError::ComponentMissing(d),
-            HandlerError::Store(e) => ConductError::Store(e),
+            CommandError::Refused(e) => ConductError::Refused(e),
+            CommandError::ComponentNotRegistered(d) => ConductError::ComponentMissing(d),
+            CommandError::Store(e) => ConductError::Store(e),
         }
     }
 }

@@ -27,13 +27,14 @@ pub use stop::{ConductHandle, Conducts, StopRequest};
 use execute::{End, Mode, Walk, Watch};
 use reader::RouterReader;
 
+use crate::app;
 use crate::domain::procedure::{
-    Pin, ProcedureCommand, ProcedureCommandKind, ProcedureError, ProcedureState, ProcedureStatus,
+    Pin, Procedure, ProcedureCommand, ProcedureCommandKind, ProcedureError, ProcedureState,
+    ProcedureStatus,
 };
 use crate::domain::{ActuationKind, HoldCause, Step, StepKind};
 use crate::ports::{Catalog, Router, safety};
 use crate::sandbox::{LoadedComponent, Sandbox};
-use crate::store::handler::{self, Procedure};
 use crate::store::{
     JournalPage, JournalRecord, PinnedSteps, StepResult, Store, StoreError, procedure_stream,
 };
@@ -136,7 +137,7 @@ impl<S: Store> Conductor<S> {
             limits_revision: self.catalog.revision().to_owned(),
         };
         let start = ProcedureCommand::Start { pin };
-        let started = handler::handle_procedure(
+        let started = app::execute::<Procedure, _>(
             &self.store,
             id,
             &start,
@@ -196,7 +197,7 @@ impl<S: Store> Conductor<S> {
             boundary,
         };
         let resumed =
-            handler::handle_procedure(&self.store, id, &resume, OffsetDateTime::now_utc(), &[])
+            app::execute::<Procedure, _>(&self.store, id, &resume, OffsetDateTime::now_utc(), &[])
                 .await?;
         let steps = pinned.steps();
         let mode = Mode::Replay {
@@ -264,7 +265,7 @@ impl<S: Store> Conductor<S> {
         id: Uuid,
         command: ProcedureCommandKind,
     ) -> Result<ProcedureState, ConductError> {
-        handler::load::<Procedure, S>(&self.store, &procedure_stream(id))
+        app::load::<Procedure, S>(&self.store, id)
             .await?
             .state
             .ok_or(ConductError::Refused(ProcedureError::NotFound { command }))
@@ -417,7 +418,7 @@ impl<S: Store> Conductor<S> {
             return outcome;
         };
         let landed =
-            handler::handle_procedure(&self.store, id, &command, OffsetDateTime::now_utc(), &[])
+            app::execute::<Procedure, _>(&self.store, id, &command, OffsetDateTime::now_utc(), &[])
                 .await;
         match landed {
             Ok(committed) => {

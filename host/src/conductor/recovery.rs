@@ -10,9 +10,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{ConductError, Conductor, JournalHistory};
+use crate::app;
 use crate::domain::HoldCause;
-use crate::domain::procedure::{ProcedureCommand, ProcedureStatus};
-use crate::store::handler;
+use crate::domain::procedure::{Procedure, ProcedureCommand, ProcedureStatus};
 use crate::store::{JournalRecord, StepResult, Store, SummaryQuery};
 
 /// One procedure restart recovery held (or failed to hold).
@@ -53,7 +53,7 @@ pub(super) async fn recover<S: Store>(
             actuation_kind: history.kind,
         };
         let landed =
-            handler::handle_procedure(store, id, &hold, OffsetDateTime::now_utc(), &[]).await;
+            app::execute::<Procedure, _>(store, id, &hold, OffsetDateTime::now_utc(), &[]).await;
         recovered.push(Recovered {
             procedure_id: id,
             interrupted_step: history.interrupted,

@@ -7,26 +7,23 @@ use uuid::Uuid;
 
 use super::error::{StoreError, json_kind};
 use crate::domain::codec::DomainEvent;
-use crate::domain::procedure::{canonical_steps_json, sha256_hex as domain_sha256_hex};
-use crate::domain::{EventCodecError, Step};
+use crate::domain::procedure::{Procedure, canonical_steps_json, sha256_hex as domain_sha256_hex};
+use crate::domain::run::Run;
+use crate::domain::{EventCodecError, Step, stream_id, stream_name};
 
-/// The stream of one procedure.
+/// The stream of one procedure (named by [`stream_name`], from the aggregate's category).
 pub fn procedure_stream(id: Uuid) -> String {
-    format!("{PROCEDURE_STREAM_PREFIX}{id}")
+    stream_name::<Procedure>(id)
 }
 
 /// The stream of one run.
 pub fn run_stream(id: Uuid) -> String {
-    format!("run-{id}")
+    stream_name::<Run>(id)
 }
-
-pub(crate) const PROCEDURE_STREAM_PREFIX: &str = "procedure-";
 
 /// The procedure id of a procedure stream name, if it is one.
 pub fn procedure_id_of(stream: &str) -> Option<Uuid> {
-    stream
-        .strip_prefix(PROCEDURE_STREAM_PREFIX)
-        .and_then(|rest| Uuid::parse_str(rest).ok())
+    stream_id::<Procedure>(stream)
 }
 
 /// An event to append. The payload must be a JSON object.

@@ -15,7 +15,6 @@
 pub mod component;
 pub mod error;
 pub mod event;
-pub mod handler;
 pub mod journal;
 pub mod postgres;
 pub mod projection;
@@ -31,10 +30,6 @@ pub use error::StoreError;
 pub use event::{
     AppendRequest, NewEvent, PinnedSteps, RecordedEvent, procedure_id_of, procedure_stream,
     run_stream,
-};
-pub use handler::{
-    Aggregate, Committed, HandlerError, Loaded, Procedure, Run, commit, handle, handle_procedure,
-    handle_run, load,
 };
 pub use journal::{JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult};
 pub use postgres::{PgOptions, PgStore};

@@ -1,19 +1,21 @@
-//! Conformance tests of the domain-aware half of the store: the command handler, the pinned
-//! steps of a start, the `procedure_summary` projection (live, rebuilt, listed) and the loud
+//! Conformance tests of the domain-aware half of the store: the application layer's command
+//! path (`baton_host::app`), the pinned steps of a start, the `procedure_summary` projection (live, rebuilt, listed) and the loud
 //! failure on an unknown event type. Generic over the backend like the rest of the suite.
 
 use std::convert::Infallible;
 
+use baton_host::app::{CommandError, Committed, commit, execute, load};
 use baton_host::domain::procedure::{
-    DefineProcedure, Pin, ProcedureCommand, ProcedureError, ProcedureEvent, ProcedureState,
-    ProcedureStatus,
+    DefineProcedure, Pin, Procedure, ProcedureCommand, ProcedureError, ProcedureEvent,
+    ProcedureState, ProcedureStatus,
 };
-use baton_host::domain::run::{RunCommand, RunError, RunEvent, RunHeld, RunStarted, RunStatus};
+use baton_host::domain::run::{
+    Run, RunCommand, RunError, RunEvent, RunHeld, RunStarted, RunState, RunStatus,
+};
 use baton_host::domain::{ActuationKind, Check, Criterion, HoldCause, Setpoint, Step, Value};
 use baton_host::store::{
-    AppendRequest, HandlerError, NewComponent, NewEvent, PinnedSteps, Procedure, ProcedureSummary,
-    Run, StoreError, SummaryCursor, SummaryQuery, handle, handle_procedure, handle_run, load,
-    procedure_stream, run_stream,
+    AppendRequest, NewComponent, NewEvent, PinnedSteps, ProcedureSummary, StoreError,
+    SummaryCursor, SummaryQuery, procedure_stream, run_stream,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -25,6 +27,40 @@ fn t(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap()
         + Duration::seconds(seconds)
         + Duration::nanoseconds(123_456_789)
+}
+
+async fn execute_run<S: Backend>(
+    store: &S,
+    id: Uuid,
+    command: &RunCommand,
+    now: OffsetDateTime,
+) -> Result<Committed<RunState>, CommandError<RunError>> {
+    execute::<Run, S>(store, id, command, now, &[]).await
+}
+
+async fn execute_procedure<S: Backend>(
+    store: &S,
+    id: Uuid,
+    command: &ProcedureCommand,
+    now: OffsetDateTime,
+    pins: &[PinnedSteps],
+) -> Result<Committed<ProcedureState>, CommandError<ProcedureError>> {
+    execute::<Procedure, S>(store, id, command, now, pins).await
+}
+
+/// Loads the run, lets `decide` choose any events from its state, and commits them: the
+/// application layer's commit is generic over the decision.
+async fn handle<S: Backend>(
+    store: &S,
+    id: Uuid,
+    decide: impl FnOnce(Option<&RunState>) -> Result<Vec<RunEvent>, Infallible>,
+) -> Result<Committed<RunState>, CommandError<RunError>> {
+    let loaded = load::<Run, S>(store, id).await?;
+    let decided = match decide(loaded.state.as_ref()) {
+        Ok(events) => events,
+        Err(never) => match never {},
+    };
+    commit::<Run, S>(store, id, loaded, decided, &[]).await
 }
 
 async fn register_component<S: Backend>(store: &S) -> String {
@@ -40,21 +76,21 @@ async fn start_run<S: Backend>(store: &S, held: bool) -> Uuid {
         id,
         name: "run".into(),
     };
-    let started = handle_run(store, id, &start, t(0)).await.unwrap();
+    let started = execute_run(store, id, &start, t(0)).await.unwrap();
     assert_eq!(started.state.status, RunStatus::Running);
     if held {
         let hold = RunCommand::Hold {
             reason: "beam dump".into(),
         };
-        let held = handle_run(store, id, &hold, t(1)).await.unwrap();
+        let held = execute_run(store, id, &hold, t(1)).await.unwrap();
         assert_eq!(held.state.status, RunStatus::Held);
         assert_eq!(held.version, 2);
         // Repeating the hold is a refusal naming the status, and appends nothing.
-        let err = handle_run(store, id, &hold, t(2)).await.unwrap_err();
+        let err = execute_run(store, id, &hold, t(2)).await.unwrap_err();
         assert!(
             matches!(
                 err,
-                HandlerError::Refused(RunError::WrongStatus {
+                CommandError::Refused(RunError::WrongStatus {
                     status: RunStatus::Held,
                     ..
                 })
@@ -67,15 +103,14 @@ async fn start_run<S: Backend>(store: &S, held: bool) -> Uuid {
 }
 
 pub async fn generic_handle_with_any_decider<S: Backend>(store: &S) {
-    // The generic handler drives any aggregate with any decision closure.
+    // The generic commit drives any aggregate with any decision closure.
     let id = Uuid::new_v4();
-    let stream = run_stream(id);
     let started = RunEvent::Started(RunStarted {
         id,
         name: "raw".into(),
         started_at: t(0),
     });
-    let committed = handle::<Run, S, Infallible, _>(store, &stream, &[], |state| {
+    let committed = handle(store, id, |state| {
         assert!(state.is_none());
         Ok(vec![started])
     })
@@ -86,7 +121,7 @@ pub async fn generic_handle_with_any_decider<S: Backend>(store: &S) {
         reason: "r".into(),
         at: t(1),
     });
-    let committed = handle::<Run, S, Infallible, _>(store, &stream, &[], |state| {
+    let committed = handle(store, id, |state| {
         assert_eq!(state.map(|s| s.status), Some(RunStatus::Running));
         Ok(vec![held])
     })
@@ -94,18 +129,14 @@ pub async fn generic_handle_with_any_decider<S: Backend>(store: &S) {
     .unwrap();
     assert_eq!(committed.state.status, RunStatus::Held);
     // A decision with no events appends nothing and reports the unchanged state.
-    let unchanged = handle::<Run, S, Infallible, _>(store, &stream, &[], |_| Ok(vec![]))
-        .await
-        .unwrap();
+    let unchanged = handle(store, id, |_| Ok(vec![])).await.unwrap();
     assert!(unchanged.events.is_empty());
     assert_eq!((unchanged.version, unchanged.state), (2, committed.state));
     // ... but on an empty stream there is no state to report.
-    let none =
-        handle::<Run, S, Infallible, _>(store, &run_stream(Uuid::new_v4()), &[], |_| Ok(vec![]))
-            .await;
+    let none = handle(store, Uuid::new_v4(), |_| Ok(vec![])).await;
     assert!(matches!(
         none,
-        Err(HandlerError::Store(StoreError::EmptyAppend { .. }))
+        Err(CommandError::Store(StoreError::EmptyAppend { .. }))
     ));
 }
 
@@ -166,7 +197,7 @@ async fn drive<S: Backend>(
     commands: &[ProcedureCommand],
 ) -> (Uuid, ProcedureState) {
     let id = Uuid::new_v4();
-    let mut state = handle_procedure(store, id, &define_as(id, digest, parent_run), t(1), &[])
+    let mut state = execute_procedure(store, id, &define_as(id, digest, parent_run), t(1), &[])
         .await
         .unwrap()
         .state;
@@ -175,7 +206,7 @@ async fn drive<S: Backend>(
             ProcedureCommand::Start { .. } => vec![PinnedSteps::new(steps()).unwrap()],
             _ => vec![],
         };
-        state = handle_procedure(store, id, command, t(2 + i as i64), &pins)
+        state = execute_procedure(store, id, command, t(2 + i as i64), &pins)
             .await
             .unwrap_or_else(|e| panic!("{command:?}: {e}"))
             .state;
@@ -454,7 +485,7 @@ pub async fn unknown_event_type_fails_loudly<S: Backend>(store: &S) {
     store
         .insert_raw_event(&stream, 2, "ProcedureExploded", "{\"at\": \"now\"}")
         .await;
-    match load::<Procedure, S>(store, &stream).await {
+    match load::<Procedure, S>(store, id).await {
         Err(StoreError::UnknownEventType {
             event_type,
             version,
@@ -467,7 +498,7 @@ pub async fn unknown_event_type_fails_loudly<S: Backend>(store: &S) {
     // The failed rebuild rolled back: the old row is still there.
     let row = store.procedure_summary(id).await.unwrap().unwrap();
     assert_eq!(row.status, state.status);
-    let err = handle_procedure(
+    let err = execute_procedure(
         store,
         id,
         &ProcedureCommand::Abort {
@@ -482,7 +513,7 @@ pub async fn unknown_event_type_fails_loudly<S: Backend>(store: &S) {
     assert!(
         matches!(
             &err,
-            HandlerError::Store(StoreError::UnknownEventType { .. })
+            CommandError::Store(StoreError::UnknownEventType { .. })
         ),
         "{err}"
     );
@@ -494,16 +525,16 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
     // Define needs a registered component.
     let unknown = "ab".repeat(32);
     let new_id = Uuid::new_v4();
-    let err = handle_procedure(store, new_id, &define_as(new_id, &unknown, None), t(0), &[])
+    let err = execute_procedure(store, new_id, &define_as(new_id, &unknown, None), t(0), &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, HandlerError::ComponentNotRegistered(d) if d == unknown));
+    assert!(matches!(err, CommandError::ComponentNotRegistered(d) if d == unknown));
 
     let (id, _) = drive(store, &digest, None, &[]).await;
     let stream = procedure_stream(id);
 
     // A refusal appends nothing.
-    let err = handle_procedure(
+    let err = execute_procedure(
         store,
         id,
         &ProcedureCommand::Complete {
@@ -516,7 +547,7 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
     .unwrap_err();
     assert!(matches!(
         err,
-        HandlerError::Refused(ProcedureError::WrongStatus {
+        CommandError::Refused(ProcedureError::WrongStatus {
             status: ProcedureStatus::Defined,
             ..
         })
@@ -525,26 +556,26 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
 
     // A start without its steps, or with the wrong steps, is refused before anything lands.
     let (start_cmd, pinned) = start(&digest);
-    let err = handle_procedure(store, id, &start_cmd, t(3), &[])
+    let err = execute_procedure(store, id, &start_cmd, t(3), &[])
         .await
         .unwrap_err();
     assert!(
-        matches!(err, HandlerError::Store(StoreError::PinMismatch { .. })),
+        matches!(err, CommandError::Store(StoreError::PinMismatch { .. })),
         "{err}"
     );
     let other_steps = PinnedSteps::new(steps()[..1].to_vec()).unwrap();
-    let err = handle_procedure(store, id, &start_cmd, t(3), &[pinned.clone(), other_steps])
+    let err = execute_procedure(store, id, &start_cmd, t(3), &[pinned.clone(), other_steps])
         .await
         .unwrap_err();
     assert!(
-        matches!(err, HandlerError::Store(StoreError::PinMismatch { .. })),
+        matches!(err, CommandError::Store(StoreError::PinMismatch { .. })),
         "{err}"
     );
     assert_eq!(store.stream_version(&stream).await.unwrap(), 1);
     assert!(store.pinned_steps(pinned.hash()).await.unwrap().is_none());
 
     // Start + pin: one append of two events, the steps in the same transaction.
-    let committed = handle_procedure(store, id, &start_cmd, t(3), std::slice::from_ref(&pinned))
+    let committed = execute_procedure(store, id, &start_cmd, t(3), std::slice::from_ref(&pinned))
         .await
         .unwrap();
     assert_eq!(committed.version, 3);
@@ -562,13 +593,13 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
         store.pinned_steps(&hash).await.unwrap().unwrap().steps(),
         &steps()[..]
     );
-    let loaded = load::<Procedure, S>(store, &stream).await.unwrap();
+    let loaded = load::<Procedure, S>(store, id).await.unwrap();
     assert_eq!(loaded.version, 3);
     assert_eq!(loaded.state.as_ref(), Some(&committed.state));
 
     // Optimistic concurrency: a decision on a stale load is a typed conflict, not a retry.
-    let stale = load::<Procedure, S>(store, &stream).await.unwrap();
-    handle_procedure(store, id, &hold(HoldCause::Operator, "first"), t(4), &[])
+    let stale = load::<Procedure, S>(store, id).await.unwrap();
+    execute_procedure(store, id, &hold(HoldCause::Operator, "first"), t(4), &[])
         .await
         .unwrap();
     let decided = baton_host::domain::procedure::decide(
@@ -577,19 +608,13 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
         &baton_host::domain::procedure::ProcedureContext::at(t(5)),
     )
     .unwrap();
-    let err = baton_host::store::commit::<Procedure, S, ProcedureError>(
-        store,
-        &stream,
-        stale,
-        decided,
-        &[],
-    )
-    .await
-    .unwrap_err();
+    let err = commit::<Procedure, S>(store, id, stale, decided, &[])
+        .await
+        .unwrap_err();
     assert!(err.is_conflict(), "{err}");
     assert!(matches!(
         err,
-        HandlerError::Store(StoreError::Conflict {
+        CommandError::Store(StoreError::Conflict {
             expected: 3,
             actual: 4,
             ..
@@ -597,7 +622,7 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
     ));
 
     // Racing commands decided on the same state: exactly one lands.
-    let seen = load::<Procedure, S>(store, &stream).await.unwrap();
+    let seen = load::<Procedure, S>(store, id).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..10 {
         let store = store.clone();
@@ -612,14 +637,7 @@ pub async fn handler_refuses_and_conflicts<S: Backend>(store: &S) {
                 &baton_host::domain::procedure::ProcedureContext::at(t(6)),
             )
             .unwrap();
-            baton_host::store::commit::<Procedure, S, ProcedureError>(
-                &store,
-                &procedure_stream(id),
-                stale,
-                events,
-                &[],
-            )
-            .await
+            commit::<Procedure, S>(&store, id, stale, events, &[]).await
         }));
     }
     let mut ok = 0;
@@ -648,17 +666,17 @@ pub async fn parent_run_guards<S: Backend>(store: &S) {
     // Define under a held run is allowed; start is not.
     let (id, _) = drive(store, &digest, Some(held_run), &[]).await;
     let (start_cmd, pinned) = start(&digest);
-    let err = handle_procedure(store, id, &start_cmd, t(3), &[pinned])
+    let err = execute_procedure(store, id, &start_cmd, t(3), &[pinned])
         .await
         .unwrap_err();
     assert!(
-        matches!(err, HandlerError::Refused(ProcedureError::ParentRun { run, .. }) if run == held_run),
+        matches!(err, CommandError::Refused(ProcedureError::ParentRun { run, .. }) if run == held_run),
         "{err}"
     );
     // A parent run that does not exist is refused at define.
     let missing = Uuid::new_v4();
     let new_id = Uuid::new_v4();
-    let err = handle_procedure(
+    let err = execute_procedure(
         store,
         new_id,
         &define_as(new_id, &digest, Some(missing)),
@@ -668,7 +686,7 @@ pub async fn parent_run_guards<S: Backend>(store: &S) {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, HandlerError::Refused(ProcedureError::ParentRunNotFound { run, .. }) if run == missing),
+        matches!(err, CommandError::Refused(ProcedureError::ParentRunNotFound { run, .. }) if run == missing),
         "{err}"
     );
 }

@@ -25,7 +25,7 @@ pub use evolve::{evolve, fold};
 pub use pin::{Pin, canonical_steps_json, sha256_hex};
 pub use state::{ProcedureState, ProcedureStatus};
 
-/// The Procedure aggregate, for generic handlers.
+/// The Procedure aggregate (streams `procedure-{id}`), for the generic application layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Procedure;
 
@@ -54,5 +54,14 @@ impl crate::domain::aggregate::Aggregate for Procedure {
 
     fn version(state: &ProcedureState) -> u64 {
         state.version
+    }
+
+    fn pinned(event: &ProcedureEvent) -> Option<(&str, u64)> {
+        match event {
+            ProcedureEvent::ResolvedStepsRecorded(e) => {
+                Some((e.pin.content_hash.as_str(), e.pin.step_count))
+            }
+            _ => None,
+        }
     }
 }

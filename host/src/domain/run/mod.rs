@@ -20,7 +20,7 @@ pub use events::{
 pub use evolve::{evolve, fold};
 pub use state::{RunState, RunStatus};
 
-/// The Run aggregate, for generic handlers.
+/// The Run aggregate (streams `run-{id}`), for the generic application layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Run;
 

@@ -310,6 +310,52 @@ proptest! {
     }
 }
 
+fn arb_run_command_kind() -> impl Strategy<Value = RunCommandKind> {
+    prop_oneof![
+        Just(RunCommandKind::Start),
+        Just(RunCommandKind::Hold),
+        Just(RunCommandKind::Resume),
+        Just(RunCommandKind::Complete),
+        Just(RunCommandKind::Abort),
+        Just(RunCommandKind::Stop),
+        Just(RunCommandKind::Truncate),
+    ]
+}
+
+proptest! {
+    /// Through the generic [`Aggregate`](crate::domain::Aggregate) trait, from the empty stream:
+    /// every event `decide` yields folds (`evolve` never refuses it), and the trait's `initial` +
+    /// `evolve` fold equals the module's `fold`.
+    #[test]
+    fn the_trait_folds_what_it_decides_like_the_module(
+        ops in prop::collection::vec(
+            (arb_run_command_kind(), arb_any_reason(), arb_kind(), -5i64..50),
+            0..40,
+        ),
+    ) {
+        use crate::domain::Aggregate;
+        let mut state = Run::initial();
+        let mut log: Vec<RunEvent> = Vec::new();
+        for (i, (kind, reason, actuation_kind, back)) in ops.into_iter().enumerate() {
+            let now = at(1000 + 10 * i as i64);
+            let cmd = command(kind, &reason, actuation_kind, back, now);
+            let Ok(events) = <Run as Aggregate>::decide(state.as_ref(), &cmd, &RunContext::at(now)) else {
+                continue;
+            };
+            for e in &events {
+                let next = <Run as Aggregate>::evolve(state.clone(), e);
+                prop_assert!(next.is_ok(), "{:?} refused {:?}", e, next);
+                state = next.ok();
+                prop_assert_eq!(Run::pinned(e), None);
+            }
+            log.extend(events);
+        }
+        let via_trait = Run::fold(&log).unwrap();
+        prop_assert_eq!(&via_trait, &fold(&log).unwrap());
+        prop_assert_eq!(via_trait, state);
+    }
+}
+
 #[test]
 fn hold_is_not_repeatable_and_resume_clears_the_reason() {
     let (s, _) = build("r", 0, ActuationKind::None, RunStatus::Held);

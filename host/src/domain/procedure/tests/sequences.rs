@@ -262,3 +262,47 @@ proptest! {
         prop_assert!(started_indices.iter().enumerate().all(|(i, n)| *n as usize == i + 1));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Through the generic [`Aggregate`](crate::domain::Aggregate) trait, the one the
+    /// application layer drives: every event `decide` yields folds (`evolve` never refuses it),
+    /// the trait's `initial` + `evolve` fold equals the module's `fold`, and exactly the
+    /// resolved-steps event names a pin.
+    #[test]
+    fn the_trait_folds_what_it_decides_like_the_module(
+        define in arb_define(),
+        ops in prop::collection::vec((arb_op(), arb_parent_status()), 0..60),
+    ) {
+        use crate::domain::Aggregate;
+        let mut state = Procedure::initial();
+        let mut log: Vec<ProcedureEvent> = Vec::new();
+        let first = (Op::Define(define), Some(RunStatus::Running));
+        for (i, (op, parent)) in std::iter::once(first).chain(ops).enumerate() {
+            let now = at(10 * i as i64);
+            let command = command(&op, state.as_ref(), now);
+            let ctx = ProcedureContext { now, parent_run_status: parent };
+            let Ok(events) = <Procedure as Aggregate>::decide(state.as_ref(), &command, &ctx) else {
+                continue;
+            };
+            for e in &events {
+                let next = <Procedure as Aggregate>::evolve(state.clone(), e);
+                prop_assert!(next.is_ok(), "{:?} refused {:?}", e, next);
+                state = next.ok();
+                let pinned = Procedure::pinned(e);
+                match e {
+                    ProcedureEvent::ResolvedStepsRecorded(r) => prop_assert_eq!(
+                        pinned,
+                        Some((r.pin.content_hash.as_str(), r.pin.step_count))
+                    ),
+                    _ => prop_assert_eq!(pinned, None),
+                }
+            }
+            log.extend(events);
+        }
+        let via_trait = Procedure::fold(&log).unwrap();
+        prop_assert_eq!(&via_trait, &fold(&log).unwrap());
+        prop_assert_eq!(via_trait, state);
+    }
+}
