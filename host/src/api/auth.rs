@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn scopes_parse_and_admin_implies_all() {
-        for scope in Scope::VARIANTS.iter().copied() {
+        for &scope in Scope::VARIANTS {
             assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
         }
         assert!("Admin".parse::<Scope>().is_err());

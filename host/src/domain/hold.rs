@@ -143,7 +143,7 @@ mod tests {
         );
         assert_eq!(serde_json::to_string(&Operator).unwrap(), "\"operator\"");
         assert!(serde_json::from_str::<HoldCause>("\"step_fault\"").is_err());
-        for cause in HoldCause::VARIANTS.iter().copied() {
+        for &cause in HoldCause::VARIANTS {
             assert_eq!(
                 serde_json::to_string(&cause).unwrap(),
                 format!("\"{cause}\"")

@@ -275,7 +275,7 @@ async fn all_summaries<S: Backend>(store: &S, query: SummaryQuery) -> Vec<Proced
 pub async fn projection_follows_every_status<S: Backend>(store: &S) {
     let procedures = populate(store).await;
     let statuses: Vec<ProcedureStatus> = procedures.iter().map(|(_, s)| s.status).collect();
-    for status in ProcedureStatus::VARIANTS.iter().copied() {
+    for &status in ProcedureStatus::VARIANTS {
         assert!(statuses.contains(&status), "{status} is exercised");
     }
     for (id, state) in &procedures {

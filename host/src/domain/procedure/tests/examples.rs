@@ -433,7 +433,7 @@ fn start_refuses_unless_the_parent_run_is_running() {
     let start = ProcedureCommand::Start {
         pin: pin(&state, 3),
     };
-    for run_status in RunStatus::VARIANTS.iter().copied() {
+    for &run_status in RunStatus::VARIANTS {
         let ctx = ProcedureContext::at(at(100)).with_parent_run(run_status);
         let got = decide(Some(&state), &start, &ctx);
         if run_status == RunStatus::Running {
@@ -501,7 +501,7 @@ fn define_checks_the_parent_run_exists_and_is_open() {
             run
         }
     );
-    for run_status in RunStatus::VARIANTS.iter().copied() {
+    for &run_status in RunStatus::VARIANTS {
         let got = decide(
             None,
             &cmd,
