@@ -15,6 +15,8 @@ mod components;
 mod conduct;
 #[path = "api/harness.rs"]
 mod harness;
+#[path = "api/internal.rs"]
+mod internal;
 #[path = "api/openapi.rs"]
 mod openapi;
 #[path = "api/postgres.rs"]

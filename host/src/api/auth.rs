@@ -8,11 +8,11 @@
 //! progress carries `read` too). Every route names the one scope it needs in
 //! [`super::routes::ROUTES`]; `/openapi.json` and `/health` are public, `/metrics` needs `read`.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use strum::VariantArray;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -21,9 +21,23 @@ use crate::store::{NewToken, StoreError, TokenRecord, TokenStore};
 
 /// What a token may do.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Scope {
     /// Read everything but tokens.
     Read,
@@ -36,21 +50,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Author, Scope::Operate, Scope::Admin];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Read => "read",
-            Scope::Author => "author",
-            Scope::Operate => "operate",
-            Scope::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -63,8 +64,9 @@ impl FromStr for Scope {
     type Err = UnknownScope;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
+        Scope::VARIANTS
+            .iter()
+            .copied()
             .find(|scope| scope.as_str() == s)
             .ok_or_else(|| UnknownScope(s.to_owned()))
     }
@@ -190,7 +192,7 @@ mod tests {
 
     #[test]
     fn scopes_parse_and_admin_implies_all() {
-        for scope in Scope::ALL {
+        for &scope in Scope::VARIANTS {
             assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
         }
         assert!("Admin".parse::<Scope>().is_err());
@@ -198,7 +200,7 @@ mod tests {
             token_id: Uuid::nil(),
             scopes: vec![Scope::Admin],
         };
-        assert!(Scope::ALL.into_iter().all(|s| admin.allows(s)));
+        assert!(Scope::VARIANTS.iter().copied().all(|s| admin.allows(s)));
         let reader = Principal {
             token_id: Uuid::nil(),
             scopes: vec![Scope::Read],

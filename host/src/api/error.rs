@@ -8,8 +8,14 @@
 //! a well-formed request the domain or the sandbox refuses 422, the host's own failure 500.
 //! Besides: a known path with another method 405, and 503 past a request's deadline or while
 //! the host shuts down.
+//!
+//! A 500 never carries the host's own text (a database error, a corrupt row): its body says
+//! "internal error" and names the request id (`x-request-id`), and the detail goes to the log
+//! under that id, so an operator can find it and a client learns nothing of the internals.
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
@@ -20,11 +26,13 @@ use crate::conductor::ConductError;
 use crate::domain::RefusalKind;
 use crate::domain::procedure::ProcedureError;
 use crate::domain::run::RunError;
-use crate::sandbox::LoadError;
+use crate::sandbox::{LoadError, ParamsError};
 use crate::store::StoreError;
 
-/// The problem types baton answers with. The slug is part of the API: never rename one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The problem types baton answers with. The slug (the variant in kebab-case) is part of the
+/// API: never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Problem {
     /// The body is not JSON, or a query/path parameter does not parse (400).
     MalformedRequest,
@@ -73,56 +81,8 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub const ALL: [Problem; 22] = [
-        Problem::MalformedRequest,
-        Problem::BoundaryPastEnd,
-        Problem::Unauthorized,
-        Problem::Forbidden,
-        Problem::NotFound,
-        Problem::WrongStatus,
-        Problem::VersionConflict,
-        Problem::AlreadyConducting,
-        Problem::HoldClaimsRemain,
-        Problem::ComponentInUse,
-        Problem::PayloadTooLarge,
-        Problem::InvalidBody,
-        Problem::InvalidCommand,
-        Problem::InvalidParams,
-        Problem::InvalidComponent,
-        Problem::ComponentUnavailable,
-        Problem::ResolveFailed,
-        Problem::SafetyViolation,
-        Problem::MethodNotAllowed,
-        Problem::Timeout,
-        Problem::ShuttingDown,
-        Problem::Internal,
-    ];
-
     pub fn slug(self) -> &'static str {
-        match self {
-            Problem::MalformedRequest => "malformed-request",
-            Problem::BoundaryPastEnd => "boundary-past-end",
-            Problem::Unauthorized => "unauthorized",
-            Problem::Forbidden => "forbidden",
-            Problem::NotFound => "not-found",
-            Problem::WrongStatus => "wrong-status",
-            Problem::VersionConflict => "version-conflict",
-            Problem::AlreadyConducting => "already-conducting",
-            Problem::HoldClaimsRemain => "hold-claims-remain",
-            Problem::ComponentInUse => "component-in-use",
-            Problem::PayloadTooLarge => "payload-too-large",
-            Problem::InvalidBody => "invalid-body",
-            Problem::InvalidCommand => "invalid-command",
-            Problem::InvalidParams => "invalid-params",
-            Problem::InvalidComponent => "invalid-component",
-            Problem::ComponentUnavailable => "component-unavailable",
-            Problem::ResolveFailed => "resolve-failed",
-            Problem::SafetyViolation => "safety-violation",
-            Problem::MethodNotAllowed => "method-not-allowed",
-            Problem::Timeout => "timeout",
-            Problem::ShuttingDown => "shutting-down",
-            Problem::Internal => "internal",
-        }
+        self.into()
     }
 
     /// The `type` member: `urn:baton:problem:<slug>`.
@@ -185,6 +145,31 @@ impl Problem {
     }
 }
 
+tokio::task_local! {
+    /// The `x-request-id` of the request being answered, set by [`with_request_id`].
+    static REQUEST_ID: String;
+}
+
+/// Middleware (inside the layer that sets `x-request-id`): makes the request id known to the
+/// errors the request's handlers build, for a 500's body and log line.
+pub async fn with_request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    REQUEST_ID.scope(id, next.run(request)).await
+}
+
+/// The id of the request being answered, if any (none in a background conduct).
+fn request_id() -> Option<String> {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .ok()
+        .filter(|id| !id.is_empty())
+}
+
 /// The problem+json body, as documented in the OpenAPI spec.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ProblemBody {
@@ -242,7 +227,27 @@ impl ApiError {
         ApiError::new(Problem::Internal, detail)
     }
 
+    /// The body a client sees. An internal error's detail and extensions are withheld (they
+    /// are logged): it says "internal error" and, within a request, the request id.
     pub fn body(&self) -> ProblemBody {
+        if self.problem == Problem::Internal {
+            let mut extensions = Map::new();
+            let detail = match request_id() {
+                Some(id) => {
+                    let detail = format!("internal error (request id {id})");
+                    extensions.insert("request_id".to_owned(), Json::String(id));
+                    detail
+                }
+                None => "internal error".to_owned(),
+            };
+            return ProblemBody {
+                type_uri: self.problem.type_uri(),
+                title: self.problem.title().to_owned(),
+                status: self.status.as_u16(),
+                detail,
+                extensions,
+            };
+        }
         ProblemBody {
             type_uri: self.problem.type_uri(),
             title: self.problem.title().to_owned(),
@@ -268,7 +273,13 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(problem = self.problem.slug(), detail = %self.detail, "request failed");
+            let request_id = request_id().unwrap_or_else(|| "-".to_owned());
+            tracing::error!(
+                problem = self.problem.slug(),
+                request_id = %request_id,
+                detail = %self.detail,
+                "request failed"
+            );
         } else {
             tracing::debug!(problem = self.problem.slug(), detail = %self.detail, "request refused");
         }
@@ -362,6 +373,20 @@ impl<E: Into<ApiError>> From<CommandError<E>> for ApiError {
     }
 }
 
+/// Parameters that do not fit the component's declaration: 422 naming the parameter.
+impl From<ParamsError> for ApiError {
+    fn from(e: ParamsError) -> Self {
+        let error = ApiError::new(Problem::InvalidParams, e.to_string());
+        match e {
+            ParamsError::Undeclared { name, declared, .. } => {
+                error.with("param", name).with("declared", declared)
+            }
+            ParamsError::Bad { name, .. } => error.with("param", name),
+            ParamsError::NotAnObject => error,
+        }
+    }
+}
+
 /// An upload the sandbox refused: 422 naming the check, with the guest's log if it ran.
 pub fn load_error(e: &LoadError) -> ApiError {
     let error = match e {
@@ -436,8 +461,9 @@ mod tests {
 
     #[test]
     fn slugs_are_unique_and_type_uris_stable() {
-        let slugs: HashSet<_> = Problem::ALL.iter().map(|p| p.slug()).collect();
-        assert_eq!(slugs.len(), Problem::ALL.len());
+        use strum::VariantArray;
+        let slugs: HashSet<_> = Problem::VARIANTS.iter().map(|p| p.slug()).collect();
+        assert_eq!(slugs.len(), Problem::VARIANTS.len());
         assert_eq!(
             Problem::SafetyViolation.type_uri(),
             "urn:baton:problem:safety-violation"
@@ -471,6 +497,52 @@ mod tests {
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         let e: ApiError = ConductError::ComponentMissing("ab".into()).into();
         assert_eq!(e.status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn params_are_typed_against_the_declaration() {
+        use serde_json::json;
+
+        use crate::domain::Value;
+        use crate::sandbox::{Info, ParamKind, ParamSpec};
+
+        let info = Info {
+            name: "scan".into(),
+            version: "1".into(),
+            doc: String::new(),
+            params: vec![
+                ParamSpec {
+                    name: "start".into(),
+                    kind: ParamKind::Float,
+                    default: Some(Value::Float(0.0)),
+                    doc: String::new(),
+                },
+                ParamSpec {
+                    name: "points".into(),
+                    kind: ParamKind::Int,
+                    default: None,
+                    doc: String::new(),
+                },
+            ],
+        };
+        let typed = |given: Json| {
+            info.typed_params(given.as_object().unwrap())
+                .map_err(ApiError::from)
+        };
+        let ok = typed(json!({"start": 1, "points": 5})).unwrap();
+        assert!(ok.contains(&("start".into(), Value::Float(1.0))));
+        assert!(ok.contains(&("points".into(), Value::Int(5))));
+        let unknown = typed(json!({"stop": 1})).unwrap_err();
+        assert_eq!(unknown.problem, Problem::InvalidParams);
+        assert_eq!(unknown.extensions["param"], "stop");
+        for bad in [
+            json!({"start": "NaN"}),
+            json!({"points": 1.5}),
+            json!({"start": true}),
+        ] {
+            let e = typed(bad.clone()).unwrap_err();
+            assert_eq!(e.problem, Problem::InvalidParams, "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 pub mod auth;
 pub mod components;
 pub mod conduct;
+#[cfg(test)]
+mod enum_names;
 pub mod error;
 pub mod extract;
 pub mod meta;

@@ -223,34 +223,6 @@ async fn component_info(state: &ApiState, digest: &str) -> Result<Info, ApiError
         .map_err(|e| ApiError::internal(format!("stored info of {digest} does not decode: {e}")))
 }
 
-/// Types the given JSON parameters against the declared ones.
-pub fn typed_params(
-    info: &Info,
-    given: &Map<String, JsonValue>,
-) -> Result<Vec<(String, Value)>, ApiError> {
-    let declared: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
-    if let Some(unknown) = given.keys().find(|name| info.param(name).is_none()) {
-        return Err(ApiError::new(
-            Problem::InvalidParams,
-            format!(
-                "parameter `{unknown}` is not declared by {} (it declares: {})",
-                info.name,
-                declared.join(", ")
-            ),
-        )
-        .with("param", unknown)
-        .with("declared", &declared));
-    }
-    info.params_from_json(&JsonValue::Object(given.clone()))
-        .map_err(|e| {
-            let error = ApiError::new(Problem::InvalidParams, e.to_string());
-            match e {
-                crate::sandbox::ParamsError::Bad { name, .. } => error.with("param", name),
-                crate::sandbox::ParamsError::NotAnObject => error,
-            }
-        })
-}
-
 /// Defines a procedure: a component digest and typed parameters. 201 with its location.
 #[utoipa::path(
     post, path = "/procedures", tag = "procedures",
@@ -271,7 +243,7 @@ pub async fn define(
     Body(request): Body<DefineRequest>,
 ) -> Result<Response, ApiError> {
     let info = component_info(&state, &request.component).await?;
-    let params = typed_params(&info, &request.params)?;
+    let params = info.typed_params(&request.params)?;
     let id = request.id.unwrap_or_else(Uuid::now_v7);
     let define = DefineProcedure {
         id,
@@ -901,55 +873,4 @@ pub async fn end_iteration(
         },
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use serde_json::json;
-
-    use super::*;
-    use crate::sandbox::{ParamKind, ParamSpec};
-
-    fn info() -> Info {
-        Info {
-            name: "scan".into(),
-            version: "1".into(),
-            doc: String::new(),
-            params: vec![
-                ParamSpec {
-                    name: "start".into(),
-                    kind: ParamKind::Float,
-                    default: Some(Value::Float(0.0)),
-                    doc: String::new(),
-                },
-                ParamSpec {
-                    name: "points".into(),
-                    kind: ParamKind::Int,
-                    default: None,
-                    doc: String::new(),
-                },
-            ],
-        }
-    }
-
-    #[test]
-    fn params_are_typed_against_the_declaration() {
-        let given = json!({"start": 1, "points": 5});
-        let typed = typed_params(&info(), given.as_object().unwrap()).unwrap();
-        assert!(typed.contains(&("start".into(), Value::Float(1.0))));
-        assert!(typed.contains(&("points".into(), Value::Int(5))));
-        let unknown = typed_params(&info(), json!({"stop": 1}).as_object().unwrap()).unwrap_err();
-        assert_eq!(unknown.problem, Problem::InvalidParams);
-        assert_eq!(unknown.extensions["param"], "stop");
-        for bad in [
-            json!({"start": "NaN"}),
-            json!({"points": 1.5}),
-            json!({"start": true}),
-        ] {
-            let e = typed_params(&info(), bad.as_object().unwrap()).unwrap_err();
-            assert_eq!(e.problem, Problem::InvalidParams, "{bad}");
-        }
-    }
 }

@@ -21,7 +21,8 @@ use super::{components, conduct, meta, procedures, runs, sim, stream, tokens};
 use crate::store::TokenStore;
 
 /// An HTTP method of the table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "UPPERCASE")]
 pub enum Verb {
     Get,
     Post,
@@ -38,11 +39,7 @@ impl Verb {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Get => "GET",
-            Verb::Post => "POST",
-            Verb::Delete => "DELETE",
-        }
+        self.into()
     }
 }
 
@@ -455,6 +452,7 @@ pub fn router(state: ApiState) -> Router {
     router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .layer(middleware::from_fn(super::error::with_request_id))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -1,13 +1,14 @@
 //! OpenAPI schemas of the types the API shows but does not own (domain values and steps, the
 //! conductor's outcome, a component's description). They are written here, at the edge, so
 //! the inner layers carry no OpenAPI code. String enums are generated from the types' own
-//! `ALL` lists through serde, so a new status or class cannot be missing from the spec; the
+//! variant lists (strum's `VariantArray`) through serde, so a new status or class cannot be missing from the spec; the
 //! object shapes are checked against real serialized values by the API tests.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
 use serde_json::{Value as Json, json};
+use strum::VariantArray;
 use utoipa::openapi::schema::{OneOfBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -45,8 +46,10 @@ fn reference(name: &str) -> Json {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn names<T: Serialize>(all: &[T]) -> Vec<Json> {
-    all.iter()
+/// The serde names of every variant of `T`.
+fn names<T: Serialize + VariantArray>() -> Vec<Json> {
+    T::VARIANTS
+        .iter()
         .map(|v| serde_json::to_value(v).unwrap_or(Json::Null))
         .collect()
 }
@@ -73,55 +76,40 @@ macro_rules! schema {
 
 fn schema_procedure_status() -> Json {
     string_enum(
-        names(&ProcedureStatus::ALL),
+        names::<ProcedureStatus>(),
         "Defined, Running, Held, or one of the terminal Completed, Aborted, Truncated",
     )
 }
 schema!(ProcedureStatus, "ProcedureStatus", schema_procedure_status);
 fn schema_run_status() -> Json {
-    string_enum(names(&RunStatus::ALL), "the status of a run")
+    string_enum(names::<RunStatus>(), "the status of a run")
 }
 schema!(RunStatus, "RunStatus", schema_run_status);
 fn schema_actuation_kind() -> Json {
     string_enum(
-        names(&ActuationKind::ALL),
+        names::<ActuationKind>(),
         "what the procedure drove: none < simulated, physical < hybrid (join-only)",
     )
 }
 schema!(ActuationKind, "ActuationKind", schema_actuation_kind);
 fn schema_hold_cause() -> Json {
-    string_enum(names(&HoldCause::ALL), "why a procedure is held")
+    string_enum(names::<HoldCause>(), "why a procedure is held")
 }
 schema!(HoldCause, "HoldCause", schema_hold_cause);
 fn schema_step_kind() -> Json {
-    string_enum(
-        names(&[StepKind::Setpoint, StepKind::Check, StepKind::Action]),
-        "the kind of a step",
-    )
+    string_enum(names::<StepKind>(), "the kind of a step")
 }
 schema!(StepKind, "StepKind", schema_step_kind);
 fn schema_failure_class() -> Json {
-    string_enum(names(&FailureClass::ALL), "why a step failed")
+    string_enum(names::<FailureClass>(), "why a step failed")
 }
 schema!(FailureClass, "FailureClass", schema_failure_class);
 fn schema_verb() -> Json {
-    string_enum(
-        names(&[Verb::Conduct, Verb::TryConduct, Verb::Reconduct]),
-        "a conduct verb",
-    )
+    string_enum(names::<Verb>(), "a conduct verb")
 }
 schema!(Verb, "Verb", schema_verb);
 fn schema_param_kind() -> Json {
-    string_enum(
-        names(&[
-            ParamKind::Float,
-            ParamKind::Int,
-            ParamKind::Text,
-            ParamKind::Floats,
-            ParamKind::Flag,
-        ]),
-        "the kind of a declared parameter",
-    )
+    string_enum(names::<ParamKind>(), "the kind of a declared parameter")
 }
 schema!(ParamKind, "ParamKind", schema_param_kind);
 

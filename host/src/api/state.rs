@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -97,8 +98,9 @@ pub struct Inner {
     pub config: ApiConfig,
     active: Mutex<HashMap<Uuid, ActiveConduct>>,
     last: Mutex<HashMap<Uuid, LastConduct>>,
-    conducts_running: AtomicUsize,
-    conducts_done: Notify,
+    /// The conduct tasks of this process. A task leaves it however it ends, a panic included,
+    /// so shutdown cannot wait on a conduct that is gone.
+    conduct_tasks: TaskTracker,
     shutdown: watch::Sender<bool>,
 }
 
@@ -147,8 +149,7 @@ impl ApiState {
             config,
             active: Mutex::default(),
             last: Mutex::default(),
-            conducts_running: AtomicUsize::new(0),
-            conducts_done: Notify::new(),
+            conduct_tasks: TaskTracker::new(),
             shutdown: watch::channel(false).0,
         }))
     }
@@ -246,11 +247,9 @@ impl ApiState {
         verb: ConductVerb,
     ) -> tokio::task::JoinHandle<Result<ConductOutcome, ApiError>> {
         self.set_last(id, LastConduct::Running { verb: verb.verb() });
-        self.conducts_running.fetch_add(1, Ordering::SeqCst);
         let state = self.clone();
-        tokio::spawn(async move {
-            let result = state.run_conduct(id, verb).await;
-            let result = match result {
+        self.conduct_tasks.spawn(async move {
+            match state.run_conduct(id, verb).await {
                 Ok(outcome) => {
                     state.set_last(
                         id,
@@ -273,11 +272,7 @@ impl ApiState {
                     );
                     Err(error)
                 }
-            };
-            if state.conducts_running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                state.conducts_done.notify_waiters();
             }
-            result
         })
     }
 
@@ -314,14 +309,64 @@ impl ApiState {
     /// Waits until no conduct runs in this process, asking any that
     /// starts meanwhile to stop as well.
     pub async fn wait_for_conducts(&self) {
+        // Closed, the tracker's `wait` ends once no task is left; a conduct started after this
+        // is still tracked, and waited for.
+        self.conduct_tasks.close();
         loop {
-            let notified = self.conducts_done.notified();
             let running = self.stop_all();
-            if running == 0 && self.conducts_running.load(Ordering::SeqCst) == 0 {
+            if running == 0 && self.conduct_tasks.is_empty() {
                 return;
             }
-            // A step may take long (an acquisition); the boundary is what we wait for.
-            let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+            // A step may take long (an acquisition); the boundary is what we wait for. Wake when
+            // the last task ends, or after a while to ask conducts started meanwhile to stop.
+            let tasks_end = async {
+                if self.conduct_tasks.is_empty() {
+                    std::future::pending::<()>().await;
+                }
+                self.conduct_tasks.wait().await;
+            };
+            let _ = tokio::time::timeout(Duration::from_millis(50), tasks_end).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::ports::Catalog;
+    use crate::sandbox::{Sandbox, SandboxConfig};
+    use crate::store::SqliteStore;
+
+    async fn state() -> ApiState {
+        let store = AnyStore::Sqlite(SqliteStore::memory().await.unwrap());
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let catalog = Catalog::builtin().unwrap();
+        let router = Arc::new(catalog.router().unwrap());
+        let conductor = Conductor::new(
+            ObservedStore::new(store, metrics.clone()),
+            Sandbox::new(SandboxConfig::default()).unwrap(),
+            router,
+            Arc::new(catalog),
+        );
+        ApiState::new(conductor, metrics, ApiConfig::default())
+    }
+
+    /// A conduct task that panics leaves the tracker like any other, so the drain at shutdown
+    /// still ends (a hand-kept counter would never have been decremented).
+    #[tokio::test]
+    async fn a_panicking_conduct_task_does_not_hold_up_shutdown() {
+        let state = state().await;
+        let task = state.conduct_tasks.spawn(async {
+            if true {
+                panic!("a bug in a conduct");
+            }
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        state.begin_shutdown();
+        tokio::time::timeout(Duration::from_secs(10), state.wait_for_conducts())
+            .await
+            .expect("shutdown waits on a conduct that panicked");
     }
 }

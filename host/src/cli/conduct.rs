@@ -16,7 +16,6 @@ use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::api::procedures::typed_params;
 use crate::conductor::{ConductError, ConductOutcome, Conductor, Verb};
 use crate::domain::procedure::{DefineProcedure, Procedure, ProcedureCommand, ProcedureStatus};
 use crate::ports::{Catalog, CatalogError};
@@ -222,7 +221,9 @@ pub async fn run(
     let sandbox = Sandbox::new(SandboxConfig::default())?;
     let loaded = sandbox.load(&wasm).await?;
     let info = loaded.info().clone();
-    let params = typed_params(&info, &given).map_err(|e| ConductCliError::Params(e.detail))?;
+    let params = info
+        .typed_params(&given)
+        .map_err(|e| ConductCliError::Params(e.to_string()))?;
     let info_json = serde_json::to_value(&info)
         .map_err(|e| StoreError::Corrupt(format!("info does not serialize: {e}")))?;
     store

@@ -8,8 +8,11 @@ use crate::domain::procedure::ProcedureStatus;
 use crate::domain::{ActuationKind, FailureClass, StepKind};
 
 /// The three conduct verbs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Verb {
     /// resolve → safety → start + pin → execute → complete; a failure aborts.
     Conduct,
@@ -21,11 +24,7 @@ pub enum Verb {
 
 impl Verb {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Conduct => "conduct",
-            Verb::TryConduct => "try-conduct",
-            Verb::Reconduct => "reconduct",
-        }
+        self.into()
     }
 }
 

@@ -2,9 +2,24 @@
 //! `None < {Simulated, Physical} < Hybrid`. Nothing ever overwrites a kind; kinds only join.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr, VariantArray};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ActuationKind {
     /// No device was dispatched yet.
     #[default]
@@ -16,13 +31,6 @@ pub enum ActuationKind {
 }
 
 impl ActuationKind {
-    pub const ALL: [ActuationKind; 4] = [
-        ActuationKind::None,
-        ActuationKind::Simulated,
-        ActuationKind::Physical,
-        ActuationKind::Hybrid,
-    ];
-
     /// The least upper bound of two kinds.
     pub fn join(self, other: ActuationKind) -> ActuationKind {
         use ActuationKind::*;
@@ -39,18 +47,7 @@ impl ActuationKind {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActuationKind::None => "none",
-            ActuationKind::Simulated => "simulated",
-            ActuationKind::Physical => "physical",
-            ActuationKind::Hybrid => "hybrid",
-        }
-    }
-}
-
-impl std::fmt::Display for ActuationKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -59,12 +56,7 @@ impl std::str::FromStr for ActuationKind {
 
     /// Parses the name `as_str` gives.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::domain::input::parse_name(
-            "actuation kind",
-            &ActuationKind::ALL,
-            ActuationKind::as_str,
-            s,
-        )
+        crate::domain::input::parse_name("actuation kind", s)
     }
 }
 

@@ -2,9 +2,24 @@
 //! (the failure may clear: resume can succeed) or aborts (it would fail the same way again).
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FailureClass {
     /// The device did not answer, or a readback did not settle, in time.
     Timeout,
@@ -25,17 +40,6 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 8] = [
-        FailureClass::Timeout,
-        FailureClass::Disconnected,
-        FailureClass::Rejected,
-        FailureClass::AccessDenied,
-        FailureClass::OutOfLimits,
-        FailureClass::Unrouted,
-        FailureClass::CriterionMismatch,
-        FailureClass::BadQuality,
-    ];
-
     /// A configuration failure would fail again on resume: it aborts rather than holds.
     /// `OutOfLimits` counts as configuration too: the limits do not change by waiting.
     pub fn is_configuration(self) -> bool {
@@ -46,15 +50,6 @@ impl FailureClass {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            FailureClass::Timeout => "timeout",
-            FailureClass::Disconnected => "disconnected",
-            FailureClass::Rejected => "rejected",
-            FailureClass::AccessDenied => "access_denied",
-            FailureClass::OutOfLimits => "out_of_limits",
-            FailureClass::Unrouted => "unrouted",
-            FailureClass::CriterionMismatch => "criterion_mismatch",
-            FailureClass::BadQuality => "bad_quality",
-        }
+        self.into()
     }
 }

@@ -4,13 +4,28 @@
 //! keeps the procedure held, and the refusal names it.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr, VariantArray};
 
 /// Why a procedure is held.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum HoldCause {
     /// An operator asked for the hold (REST, CLI).
     Operator,
@@ -21,18 +36,8 @@ pub enum HoldCause {
 }
 
 impl HoldCause {
-    pub const ALL: [HoldCause; 3] = [
-        HoldCause::Operator,
-        HoldCause::StepFault,
-        HoldCause::HostRestart,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            HoldCause::Operator => "operator",
-            HoldCause::StepFault => "step-fault",
-            HoldCause::HostRestart => "host-restart",
-        }
+        self.into()
     }
 
     /// The claims a resume by this cause may release, given the claims present.
@@ -42,18 +47,12 @@ impl HoldCause {
     }
 }
 
-impl fmt::Display for HoldCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl std::str::FromStr for HoldCause {
     type Err = crate::domain::input::UnknownName;
 
     /// Parses the name `as_str` gives.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::domain::input::parse_name("hold cause", &HoldCause::ALL, HoldCause::as_str, s)
+        crate::domain::input::parse_name("hold cause", s)
     }
 }
 
@@ -144,7 +143,7 @@ mod tests {
         );
         assert_eq!(serde_json::to_string(&Operator).unwrap(), "\"operator\"");
         assert!(serde_json::from_str::<HoldCause>("\"step_fault\"").is_err());
-        for cause in HoldCause::ALL {
+        for &cause in HoldCause::VARIANTS {
             assert_eq!(
                 serde_json::to_string(&cause).unwrap(),
                 format!("\"{cause}\"")
@@ -203,8 +202,8 @@ mod tests {
         /// cause may not release; only the operator always succeeds.
         #[test]
         fn release_is_all_or_nothing(
-            held in prop::sample::subsequence(HoldCause::ALL.to_vec(), 0..=3),
-            cause in prop::sample::select(HoldCause::ALL.to_vec()),
+            held in prop::sample::subsequence(HoldCause::VARIANTS.to_vec(), 0..=3),
+            cause in prop::sample::select(HoldCause::VARIANTS.to_vec()),
         ) {
             let c = claims(&held);
             match c.release_for(cause) {
@@ -223,7 +222,7 @@ mod tests {
 
         #[test]
         fn with_adds_one_claim_per_cause(
-            adds in prop::collection::vec(prop::sample::select(HoldCause::ALL.to_vec()), 0..8),
+            adds in prop::collection::vec(prop::sample::select(HoldCause::VARIANTS.to_vec()), 0..8),
         ) {
             let c = adds.iter().fold(HoldClaims::new(), |c, a| c.with(*a));
             let mut distinct = adds.clone();

@@ -105,16 +105,15 @@ pub struct UnknownName {
     pub value: String,
 }
 
-/// Parses `s` as the variant of `all` whose name it is.
-pub(crate) fn parse_name<T: Copy>(
-    what: &'static str,
-    all: &[T],
-    name: impl Fn(T) -> &'static str,
-    s: &str,
-) -> Result<T, UnknownName> {
-    all.iter()
+/// Parses `s` as the variant whose strum name it is; the error says `what` was expected.
+pub(crate) fn parse_name<T>(what: &'static str, s: &str) -> Result<T, UnknownName>
+where
+    T: strum::VariantArray + Copy + Into<&'static str>,
+{
+    T::VARIANTS
+        .iter()
         .copied()
-        .find(|v| name(*v) == s)
+        .find(|v| Into::<&'static str>::into(*v) == s)
         .ok_or_else(|| UnknownName {
             what,
             value: s.to_owned(),

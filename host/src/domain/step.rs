@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 use super::value::{Criterion, Value};
 
@@ -54,8 +55,22 @@ pub enum Step {
 }
 
 /// The kind of a step, for the journal and metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StepKind {
     Setpoint,
     Check,
@@ -64,11 +79,7 @@ pub enum StepKind {
 
 impl StepKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::Setpoint => "setpoint",
-            StepKind::Check => "check",
-            StepKind::Action => "action",
-        }
+        self.into()
     }
 
     /// Setpoints and actions touch a device; a check only reads. Side-effecting steps get an

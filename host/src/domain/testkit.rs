@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
+use strum::VariantArray;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -79,5 +80,5 @@ pub fn arb_kind() -> impl Strategy<Value = ActuationKind> {
 }
 
 pub fn arb_cause() -> impl Strategy<Value = HoldCause> {
-    prop::sample::select(HoldCause::ALL.to_vec())
+    prop::sample::select(HoldCause::VARIANTS.to_vec())
 }

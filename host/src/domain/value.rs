@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A typed value, as a guest resolves it or a device reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Value {
     Float(f64),
     Int(i64),
@@ -18,13 +19,7 @@ pub enum Value {
 impl Value {
     /// The name of the variant, as used in messages and parameter specs.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Value::Float(_) => "float",
-            Value::Int(_) => "int",
-            Value::Text(_) => "text",
-            Value::Floats(_) => "floats",
-            Value::Flag(_) => "flag",
-        }
+        self.into()
     }
 
     /// The value as a number, for criteria that compare numbers. Only `Float` and `Int` are

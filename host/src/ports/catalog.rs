@@ -28,8 +28,22 @@ use crate::domain::ActuationKind;
 pub const DEFAULT_CATALOG: &str = include_str!("../../catalogs/sim.toml");
 
 /// Which port implementation serves a route. The actuation kind follows from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PortKind {
     Sim,
     /// EPICS Channel Access (needs the `epics` cargo feature); the channel name is the PV name.
@@ -45,10 +59,7 @@ impl PortKind {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            PortKind::Sim => "sim",
-            PortKind::Epics => "epics",
-        }
+        self.into()
     }
 }
 

@@ -30,8 +30,22 @@ pub use safety::{SafetyRule, SafetyViolation};
 pub use sim::{SimConfig, SimPort};
 
 /// How far a reported value can be trusted (the EPICS alarm severity, folded to three levels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Quality {
     Good,
     /// The device reports the value but flags it (a minor alarm, a stale cache).
@@ -42,11 +56,7 @@ pub enum Quality {
 
 impl Quality {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Quality::Good => "good",
-            Quality::Uncertain => "uncertain",
-            Quality::Bad => "bad",
-        }
+        self.into()
     }
 }
 

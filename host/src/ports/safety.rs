@@ -26,7 +26,8 @@ use crate::ports::catalog::{Catalog, PortKind, RouteEntry};
 use crate::ports::limits::LimitBreach;
 
 /// The part a channel plays in its step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ChannelRole {
     Setpoint,
     Readback,
@@ -36,23 +37,13 @@ pub enum ChannelRole {
 
 impl ChannelRole {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelRole::Setpoint => "setpoint",
-            ChannelRole::Readback => "readback",
-            ChannelRole::Check => "check",
-            ChannelRole::Action => "action",
-        }
-    }
-}
-
-impl std::fmt::Display for ChannelRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// Which rule a step breaks.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum SafetyRule {
     #[error("too many steps: {count} exceeds the cap of {cap}")]
     TooManySteps { count: usize, cap: usize },
@@ -77,17 +68,7 @@ pub enum SafetyRule {
 impl SafetyRule {
     /// A stable name for the rule, for API bodies and metrics.
     pub fn name(&self) -> &'static str {
-        match self {
-            SafetyRule::TooManySteps { .. } => "too_many_steps",
-            SafetyRule::Unrouted { .. } => "unrouted",
-            SafetyRule::NotServed { .. } => "not_served",
-            SafetyRule::ReadOnlyRoute { .. } => "read_only_route",
-            SafetyRule::WritesDisabled => "writes_disabled",
-            SafetyRule::OutOfLimits(_) => "out_of_limits",
-            SafetyRule::MaxStep(_) => "max_step",
-            SafetyRule::BadReadback { .. } => "bad_readback",
-            SafetyRule::BadCriterion(_) => "bad_criterion",
-        }
+        self.into()
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use strum::IntoStaticStr;
+
 use crate::domain::Value;
 
 /// The sandbox itself could not be set up.
@@ -44,7 +46,8 @@ pub enum InvalidComponent {
 }
 
 /// Why `load` refused a component.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum LoadError {
     #[error("invalid component: {0}")]
     InvalidComponent(#[from] InvalidComponent),
@@ -68,12 +71,9 @@ impl LoadError {
     /// A stable tag for reports.
     pub fn kind(&self) -> &'static str {
         match self {
-            LoadError::InvalidComponent(_) => "invalid_component",
-            LoadError::ImportNotAllowed { .. } => "import_not_allowed",
-            LoadError::WorldMismatch(_) => "world_mismatch",
-            LoadError::BadInfo(_) => "bad_info",
+            // A failed describe is tagged by what failed in it.
             LoadError::Describe(f) => f.kind(),
-            LoadError::Internal(_) => "internal",
+            _ => self.into(),
         }
     }
 
@@ -87,7 +87,8 @@ impl LoadError {
 }
 
 /// What went wrong in one call of a guest.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ResolveError {
     #[error("out of fuel: the guest used its whole budget of {budget} fuel")]
     OutOfFuel { budget: u64 },
@@ -118,19 +119,7 @@ pub enum ResolveError {
 impl ResolveError {
     /// A stable tag for reports.
     pub fn kind(&self) -> &'static str {
-        match self {
-            ResolveError::OutOfFuel { .. } => "out_of_fuel",
-            ResolveError::Deadline { .. } => "deadline",
-            ResolveError::MemoryLimit { .. } => "memory_limit",
-            ResolveError::StackOverflow => "stack_overflow",
-            ResolveError::Trap { .. } => "trap",
-            ResolveError::OutputTooLarge(_) => "output_too_large",
-            ResolveError::InvalidOutput(_) => "invalid_output",
-            ResolveError::InvalidParams(_) => "invalid_params",
-            ResolveError::Failed(_) => "failed",
-            ResolveError::NotLoaded(_) => "not_loaded",
-            ResolveError::Instantiate(_) => "instantiate",
-        }
+        self.into()
     }
 
     /// True when the guest itself refused (as opposed to a limit or a trap stopping it).

@@ -1,10 +1,12 @@
 //! What a component says about itself (`describe`): name, version, documentation and declared
 //! parameters. Checked at load (known kinds, defaults of the declared kind, unique names), and
-//! used to fill in defaults and to read parameters from JSON.
+//! used to fill in defaults and to read and type parameters from JSON (the API's define and the
+//! CLI's conduct both type through [`Info::typed_params`]).
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 use super::bindings::baton::procedure::types as wit;
 use super::convert::{check_value, value_from_wit};
@@ -12,8 +14,22 @@ use super::limits::Limits;
 use crate::domain::Value;
 
 /// The kind of a declared parameter; the same names as `Value::kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ParamKind {
     Float,
     Int,
@@ -23,25 +39,8 @@ pub enum ParamKind {
 }
 
 impl ParamKind {
-    pub fn parse(kind: &str) -> Option<ParamKind> {
-        Some(match kind {
-            "float" => ParamKind::Float,
-            "int" => ParamKind::Int,
-            "text" => ParamKind::Text,
-            "floats" => ParamKind::Floats,
-            "flag" => ParamKind::Flag,
-            _ => return None,
-        })
-    }
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            ParamKind::Float => "float",
-            ParamKind::Int => "int",
-            ParamKind::Text => "text",
-            ParamKind::Floats => "floats",
-            ParamKind::Flag => "flag",
-        }
+        self.into()
     }
 }
 
@@ -69,6 +68,15 @@ pub struct Info {
 pub enum ParamsError {
     #[error("parameters must be a JSON object of name: value")]
     NotAnObject,
+    #[error(
+        "parameter `{name}` is not declared by {component} (it declares: {})",
+        declared.join(", ")
+    )]
+    Undeclared {
+        name: String,
+        component: String,
+        declared: Vec<String>,
+    },
     #[error("parameter `{name}`: {message}")]
     Bad { name: String, message: String },
 }
@@ -101,7 +109,7 @@ impl Info {
             if !seen.insert(p.name.clone()) {
                 return Err(format!("parameter `{}` is declared twice", p.name));
             }
-            let kind = ParamKind::parse(&p.kind).ok_or_else(|| {
+            let kind = p.kind.parse::<ParamKind>().map_err(|_| {
                 format!(
                     "parameter `{}` has kind `{}`; expected one of float, int, text, floats, flag",
                     p.name, p.kind
@@ -159,6 +167,22 @@ impl Info {
         out
     }
 
+    /// Types parameters given as a JSON object against the declared ones: every name must be
+    /// declared, and every value is read as its declared kind (see [`Info::params_from_json`]).
+    pub fn typed_params(
+        &self,
+        given: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<(String, Value)>, ParamsError> {
+        if let Some(unknown) = given.keys().find(|name| self.param(name).is_none()) {
+            return Err(ParamsError::Undeclared {
+                name: unknown.clone(),
+                component: self.name.clone(),
+                declared: self.params.iter().map(|p| p.name.clone()).collect(),
+            });
+        }
+        self.read_params(given)
+    }
+
     /// Reads parameters from a JSON object. A value is either the tagged form of `Value`
     /// (`{"type": "int", "value": 3}`) or plain JSON, read as the declared kind: a number for
     /// float (or int, if whole), a string for text, an array of numbers for floats, a bool for
@@ -167,7 +191,13 @@ impl Info {
         &self,
         json: &serde_json::Value,
     ) -> Result<Vec<(String, Value)>, ParamsError> {
-        let obj = json.as_object().ok_or(ParamsError::NotAnObject)?;
+        self.read_params(json.as_object().ok_or(ParamsError::NotAnObject)?)
+    }
+
+    fn read_params(
+        &self,
+        obj: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<(String, Value)>, ParamsError> {
         obj.iter()
             .map(|(name, v)| {
                 let kind = self.param(name).map(|p| p.kind);
@@ -303,6 +333,21 @@ mod tests {
         assert_eq!(
             info().params_from_json(&json!([1, 2])).unwrap_err(),
             ParamsError::NotAnObject
+        );
+    }
+
+    #[test]
+    fn typed_params_refuse_undeclared_names() {
+        let given = json!({"start": 1, "points": 5});
+        let typed = info().typed_params(given.as_object().unwrap()).unwrap();
+        assert!(typed.contains(&("start".into(), Value::Float(1.0))));
+        assert!(typed.contains(&("points".into(), Value::Int(5))));
+        let unknown = info()
+            .typed_params(json!({"stop": 1}).as_object().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "parameter `stop` is not declared by scan (it declares: start, points, label)"
         );
     }
 

@@ -41,9 +41,9 @@ impl StepResult {
         match (result, class) {
             ("in_flight", None) => Ok(StepResult::InFlight),
             ("ok", None) => Ok(StepResult::Ok),
-            ("failed", Some(class)) => FailureClass::ALL
-                .into_iter()
-                .find(|c| c.as_str() == class)
+            ("failed", Some(class)) => class
+                .parse::<FailureClass>()
+                .ok()
                 .map(StepResult::Failed)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown failure class {class:?}"))),
             (result, class) => Err(StoreError::Corrupt(format!(

@@ -206,8 +206,9 @@ pub(crate) fn status_str(status: ProcedureStatus) -> &'static str {
 }
 
 pub(crate) fn parse_status(s: &str) -> Result<ProcedureStatus, StoreError> {
-    ProcedureStatus::ALL
-        .into_iter()
+    <ProcedureStatus as strum::VariantArray>::VARIANTS
+        .iter()
+        .copied()
         .find(|st| status_str(*st) == s)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown procedure status {s:?}")))
 }

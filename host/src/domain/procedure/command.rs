@@ -1,8 +1,7 @@
 //! The commands a Procedure accepts, and the context a decision reads besides the state: the
 //! time and, where a guard needs it, the parent Run's status (loaded by the caller).
 
-use std::fmt;
-
+use strum::{Display, IntoStaticStr, VariantArray};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -65,11 +64,14 @@ pub enum ProcedureCommand {
 }
 
 /// The name of a command, for errors and authorization.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Display, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum ProcedureCommandKind {
     Define,
     Start,
+    #[strum(serialize = "start iteration")]
     StartIteration,
+    #[strum(serialize = "end iteration")]
     EndIteration,
     Hold,
     Resume,
@@ -79,36 +81,8 @@ pub enum ProcedureCommandKind {
 }
 
 impl ProcedureCommandKind {
-    pub const ALL: [ProcedureCommandKind; 9] = [
-        ProcedureCommandKind::Define,
-        ProcedureCommandKind::Start,
-        ProcedureCommandKind::StartIteration,
-        ProcedureCommandKind::EndIteration,
-        ProcedureCommandKind::Hold,
-        ProcedureCommandKind::Resume,
-        ProcedureCommandKind::Complete,
-        ProcedureCommandKind::Abort,
-        ProcedureCommandKind::Truncate,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProcedureCommandKind::Define => "define",
-            ProcedureCommandKind::Start => "start",
-            ProcedureCommandKind::StartIteration => "start iteration",
-            ProcedureCommandKind::EndIteration => "end iteration",
-            ProcedureCommandKind::Hold => "hold",
-            ProcedureCommandKind::Resume => "resume",
-            ProcedureCommandKind::Complete => "complete",
-            ProcedureCommandKind::Abort => "abort",
-            ProcedureCommandKind::Truncate => "truncate",
-        }
-    }
-}
-
-impl fmt::Display for ProcedureCommandKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -1,9 +1,8 @@
 //! The state a Procedure stream folds to. Built only by `evolve`; every field is carried by
 //! struct update, so no event can drop one.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr, VariantArray};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -13,7 +12,20 @@ use crate::domain::hold::HoldClaims;
 use crate::domain::iteration::Iterations;
 use crate::domain::value::Value;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Named by the variant (`Defined`, …) on the wire, in the database and in messages.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    IntoStaticStr,
+    VariantArray,
+)]
 pub enum ProcedureStatus {
     Defined,
     Running,
@@ -24,15 +36,6 @@ pub enum ProcedureStatus {
 }
 
 impl ProcedureStatus {
-    pub const ALL: [ProcedureStatus; 6] = [
-        ProcedureStatus::Defined,
-        ProcedureStatus::Running,
-        ProcedureStatus::Held,
-        ProcedureStatus::Completed,
-        ProcedureStatus::Aborted,
-        ProcedureStatus::Truncated,
-    ];
-
     /// Completed, Aborted and Truncated absorb: no command succeeds after them.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -42,20 +45,7 @@ impl ProcedureStatus {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProcedureStatus::Defined => "Defined",
-            ProcedureStatus::Running => "Running",
-            ProcedureStatus::Held => "Held",
-            ProcedureStatus::Completed => "Completed",
-            ProcedureStatus::Aborted => "Aborted",
-            ProcedureStatus::Truncated => "Truncated",
-        }
-    }
-}
-
-impl fmt::Display for ProcedureStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -64,12 +54,7 @@ impl std::str::FromStr for ProcedureStatus {
 
     /// Parses the name `as_str` gives.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::domain::input::parse_name(
-            "procedure status",
-            &ProcedureStatus::ALL,
-            ProcedureStatus::as_str,
-            s,
-        )
+        crate::domain::input::parse_name("procedure status", s)
     }
 }
 

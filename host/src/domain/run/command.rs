@@ -1,7 +1,6 @@
 //! The commands a Run accepts and the context of a decision.
 
-use std::fmt;
-
+use strum::{Display, IntoStaticStr, VariantArray};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -35,7 +34,8 @@ pub enum RunCommand {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Display, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum RunCommandKind {
     Start,
     Hold,
@@ -47,32 +47,8 @@ pub enum RunCommandKind {
 }
 
 impl RunCommandKind {
-    pub const ALL: [RunCommandKind; 7] = [
-        RunCommandKind::Start,
-        RunCommandKind::Hold,
-        RunCommandKind::Resume,
-        RunCommandKind::Complete,
-        RunCommandKind::Abort,
-        RunCommandKind::Stop,
-        RunCommandKind::Truncate,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunCommandKind::Start => "start",
-            RunCommandKind::Hold => "hold",
-            RunCommandKind::Resume => "resume",
-            RunCommandKind::Complete => "complete",
-            RunCommandKind::Abort => "abort",
-            RunCommandKind::Stop => "stop",
-            RunCommandKind::Truncate => "truncate",
-        }
-    }
-}
-
-impl fmt::Display for RunCommandKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

@@ -1,14 +1,26 @@
 //! The state a Run stream folds to.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr, VariantArray};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::actuation::ActuationKind;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Named by the variant (`Running`, …) on the wire, in the database and in messages.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    IntoStaticStr,
+    VariantArray,
+)]
 pub enum RunStatus {
     Running,
     Held,
@@ -19,34 +31,12 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 6] = [
-        RunStatus::Running,
-        RunStatus::Held,
-        RunStatus::Completed,
-        RunStatus::Aborted,
-        RunStatus::Stopped,
-        RunStatus::Truncated,
-    ];
-
     pub fn is_terminal(self) -> bool {
         !matches!(self, RunStatus::Running | RunStatus::Held)
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "Running",
-            RunStatus::Held => "Held",
-            RunStatus::Completed => "Completed",
-            RunStatus::Aborted => "Aborted",
-            RunStatus::Stopped => "Stopped",
-            RunStatus::Truncated => "Truncated",
-        }
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -55,7 +45,7 @@ impl std::str::FromStr for RunStatus {
 
     /// Parses the name `as_str` gives.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::domain::input::parse_name("run status", &RunStatus::ALL, RunStatus::as_str, s)
+        crate::domain::input::parse_name("run status", s)
     }
 }
 

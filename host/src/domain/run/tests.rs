@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 use serde_json::json;
+use strum::VariantArray;
 use time::Duration;
 use time::macros::datetime;
 
@@ -229,12 +230,12 @@ proptest! {
         kind in arb_kind(),
         back in 0i64..1000,
     ) {
-        for status in RunStatus::ALL {
+        for &status in RunStatus::VARIANTS {
             let (state, log) = build(&name, cycles, build_kind, status);
             let folded = fold(&log).unwrap();
             prop_assert_eq!(folded.as_ref(), Some(&state));
             let now = state.last_changed_at + Duration::seconds(1);
-            for command_kind in RunCommandKind::ALL {
+            for &command_kind in RunCommandKind::VARIANTS {
                 let cmd = command(command_kind, &reason, kind, back, now);
                 let got = decide(Some(&state), &cmd, &RunContext::at(now));
                 prop_assert_eq!(&got, &expected(&state, &cmd, now), "{} in {}", command_kind, status);
@@ -249,7 +250,7 @@ proptest! {
 
     #[test]
     fn an_empty_stream_accepts_only_start(reason in arb_reason(), kind in arb_kind()) {
-        for command_kind in RunCommandKind::ALL {
+        for &command_kind in RunCommandKind::VARIANTS {
             let cmd = command(command_kind, &reason, kind, 0, at(0));
             let got = decide(None, &cmd, &RunContext::at(at(0)));
             if command_kind == RunCommandKind::Start {
@@ -263,7 +264,7 @@ proptest! {
     #[test]
     fn random_sequences_keep_the_invariants(
         ops in prop::collection::vec(
-            (prop::sample::select(RunCommandKind::ALL.to_vec()), arb_any_reason(), arb_kind(), -5i64..50),
+            (prop::sample::select(RunCommandKind::VARIANTS.to_vec()), arb_any_reason(), arb_kind(), -5i64..50),
             0..40,
         ),
     ) {
@@ -303,8 +304,8 @@ proptest! {
     }
 
     #[test]
-    fn allowed_from_matches_the_spec(kind in prop::sample::select(RunCommandKind::ALL.to_vec())) {
-        for status in RunStatus::ALL {
+    fn allowed_from_matches_the_spec(kind in prop::sample::select(RunCommandKind::VARIANTS.to_vec())) {
+        for &status in RunStatus::VARIANTS {
             prop_assert_eq!(allowed_from(kind).contains(&status), allowed(kind, status));
         }
     }

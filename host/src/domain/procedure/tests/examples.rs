@@ -1,6 +1,8 @@
 //! Worked examples: the claim algebra, the actuation lattice across hold and resume, iterations
 //! and patience, the parent-Run guards, bad input, corrupt streams.
 
+use strum::VariantArray;
+
 use super::*;
 use crate::domain::RefusalKind;
 use crate::domain::codec::FoldError;
@@ -431,7 +433,7 @@ fn start_refuses_unless_the_parent_run_is_running() {
     let start = ProcedureCommand::Start {
         pin: pin(&state, 3),
     };
-    for run_status in RunStatus::ALL {
+    for &run_status in RunStatus::VARIANTS {
         let ctx = ProcedureContext::at(at(100)).with_parent_run(run_status);
         let got = decide(Some(&state), &start, &ctx);
         if run_status == RunStatus::Running {
@@ -499,7 +501,7 @@ fn define_checks_the_parent_run_exists_and_is_open() {
             run
         }
     );
-    for run_status in RunStatus::ALL {
+    for &run_status in RunStatus::VARIANTS {
         let got = decide(
             None,
             &cmd,

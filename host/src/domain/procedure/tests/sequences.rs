@@ -3,6 +3,7 @@
 //! joins upward, iteration numbers strictly increase, provenance fields never change.
 
 use proptest::prelude::*;
+use strum::VariantArray;
 use time::Duration;
 
 use super::*;
@@ -76,7 +77,7 @@ fn arb_parent_status() -> impl Strategy<Value = Option<RunStatus>> {
     prop_oneof![
         6 => Just(Some(RunStatus::Running)),
         1 => Just(None),
-        2 => prop::sample::select(RunStatus::ALL.to_vec()).prop_map(Some),
+        2 => prop::sample::select(RunStatus::VARIANTS.to_vec()).prop_map(Some),
     ]
 }
 

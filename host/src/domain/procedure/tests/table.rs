@@ -2,6 +2,7 @@
 //! other status a refusal naming the status and the command.
 
 use proptest::prelude::*;
+use strum::VariantArray;
 use time::Duration;
 
 use super::*;
@@ -86,8 +87,9 @@ impl CommandSeed {
             },
             K::Hold => {
                 // Prefer a cause that does not hold yet; if all do, the refusal is expected.
-                let cause = HoldCause::ALL
-                    .into_iter()
+                let cause = HoldCause::VARIANTS
+                    .iter()
+                    .copied()
                     .cycle()
                     .skip_while(|c| *c != self.cause)
                     .take(3)
@@ -241,13 +243,13 @@ fn expected(
 proptest! {
     #[test]
     fn every_command_in_every_status(seed in arb_build_seed(), cmd in arb_command_seed()) {
-        for status in ProcedureStatus::ALL {
+        for &status in ProcedureStatus::VARIANTS {
             let built = seed.build(status);
             let state = built.state();
             // The state really is the fold of its events.
             let folded = fold(&built.events).unwrap();
             prop_assert_eq!(folded.as_ref(), Some(state));
-            for kind in ProcedureCommandKind::ALL {
+            for &kind in ProcedureCommandKind::VARIANTS {
                 let command = cmd.command(kind, state);
                 let now = state.last_changed_at + Duration::seconds(1);
                 let got = decide(Some(state), &command, &ctx_for(state.parent_run, now));
@@ -270,7 +272,7 @@ proptest! {
     #[test]
     fn an_empty_stream_accepts_only_define(seed in arb_build_seed(), cmd in arb_command_seed()) {
         let template = seed.build(ProcedureStatus::Running);
-        for kind in ProcedureCommandKind::ALL {
+        for &kind in ProcedureCommandKind::VARIANTS {
             let command = cmd.command(kind, template.state());
             let got = decide(None, &command, &ctx_for(cmd.define.parent_run, at(1)));
             if kind == ProcedureCommandKind::Define {
@@ -296,8 +298,8 @@ proptest! {
 
     /// The implementation's own table agrees with the spec's.
     #[test]
-    fn allowed_from_matches_the_spec(kind in prop::sample::select(ProcedureCommandKind::ALL.to_vec())) {
-        for status in ProcedureStatus::ALL {
+    fn allowed_from_matches_the_spec(kind in prop::sample::select(ProcedureCommandKind::VARIANTS.to_vec())) {
+        for &status in ProcedureStatus::VARIANTS {
             prop_assert_eq!(allowed_from(kind).contains(&status), allowed(kind, status));
         }
     }

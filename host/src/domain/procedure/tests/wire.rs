@@ -2,6 +2,7 @@
 //! every stored stream, so it must show up here first.
 
 use serde_json::json;
+use strum::VariantArray;
 use time::macros::datetime;
 
 use super::*;
@@ -323,15 +324,15 @@ proptest! {
 #[test]
 fn status_and_cause_names_parse_back_and_match_their_serde_form() {
     use crate::domain::run::RunStatus;
-    for s in ProcedureStatus::ALL {
+    for &s in ProcedureStatus::VARIANTS {
         assert_eq!(s.as_str().parse::<ProcedureStatus>().unwrap(), s);
         assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
     }
-    for s in RunStatus::ALL {
+    for &s in RunStatus::VARIANTS {
         assert_eq!(s.as_str().parse::<RunStatus>().unwrap(), s);
         assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
     }
-    for c in HoldCause::ALL {
+    for &c in HoldCause::VARIANTS {
         assert_eq!(c.as_str().parse::<HoldCause>().unwrap(), c);
     }
     let err = "Paused".parse::<ProcedureStatus>().unwrap_err();
