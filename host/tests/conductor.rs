@@ -820,12 +820,33 @@ async fn a_conduct_dropped_mid_way_is_held_by_restart_recovery() {
         .await;
     let other = b.script("set sim:my 1").await;
     {
-        // The host dies mid-write: the future is dropped while a move is in flight.
-        let conduct = b.conductor.conduct(id, Verb::Conduct);
-        let dropped = tokio::time::timeout(Duration::from_millis(80), conduct).await;
+        // The host dies mid-write: the conduct's future is dropped (its task aborted) while a
+        // move is in flight, once the journal shows a completed step and the next one's marker.
+        // Polled, so a loaded machine cannot drop it before the first step landed; a task of its
+        // own, so the conduct keeps running (and releases its connection) while the test reads.
+        let conductor = b.conductor.clone();
+        let conduct = tokio::spawn(async move { conductor.conduct(id, Verb::Conduct).await });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let journal = b.journal(id).await;
+            let one_done = journal.iter().any(|r| r.entry.result == StepResult::Ok);
+            let in_flight = journal
+                .last()
+                .is_some_and(|r| r.entry.result == StepResult::InFlight);
+            if one_done && in_flight {
+                break;
+            }
+            assert!(
+                !conduct.is_finished() && tokio::time::Instant::now() < deadline,
+                "no step completed with the next in flight: {journal:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        conduct.abort();
+        let dropped = conduct.await;
         assert!(
-            dropped.is_err(),
-            "the conduct should still have been running"
+            dropped.as_ref().is_err_and(|e| e.is_cancelled()),
+            "the conduct should still have been running: {dropped:?}"
         );
     }
     assert_eq!(b.status(id).await, ProcedureStatus::Running);
