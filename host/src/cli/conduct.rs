@@ -22,7 +22,10 @@ use crate::domain::procedure::{DefineProcedure, ProcedureCommand, ProcedureStatu
 use crate::ports::{Catalog, CatalogError};
 use crate::sandbox::{LoadError, Sandbox, SandboxConfig, SandboxError};
 use crate::store::handler::{self, Procedure};
-use crate::store::{HandlerError, NewComponent, SqliteStore, StoreError, procedure_stream};
+use crate::store::{
+    ComponentStore, HandlerError, NewComponent, SqliteStore, StepJournal, StoreError,
+    procedure_stream,
+};
 
 /// Arguments of `baton conduct`.
 #[derive(Clone, Debug, clap::Args)]

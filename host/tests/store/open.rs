@@ -198,3 +198,76 @@ async fn an_older_database_keeps_its_journal_through_the_check_rebuild() {
         );
     }
 }
+
+/// A database from before the run projection (000004) gains the table with its runs: the
+/// first open after the upgrade folds every run stream into it.
+#[tokio::test]
+async fn an_older_database_gains_the_run_projection_with_its_runs() {
+    use baton_host::domain::codec::DomainEvent;
+    use baton_host::domain::run::{RunEvent, RunHeld, RunStarted, RunStatus};
+    use baton_host::store::{
+        AppendRequest, EventStore, NewEvent, RunQuery, SqliteOptions, SqliteStore, SummaryStore,
+        run_stream,
+    };
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = Uuid::new_v4();
+        let mut events = vec![RunEvent::Started(RunStarted {
+            id,
+            name: format!("run {n}"),
+            started_at: OffsetDateTime::now_utc(),
+        })];
+        if n == 1 {
+            events.push(RunEvent::Held(RunHeld {
+                reason: "beam dump".into(),
+                at: OffsetDateTime::now_utc(),
+            }));
+        }
+        let new: Vec<NewEvent> = events
+            .iter()
+            .map(|e| {
+                let (event_type, payload) = e.to_stored().unwrap();
+                NewEvent::new(event_type, payload)
+            })
+            .collect();
+        store
+            .append(AppendRequest::new(&run_stream(id), 0, &new))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let live = store.list_runs(&RunQuery::first(10)).await.unwrap();
+    assert_eq!(live.items.len(), 3);
+    // Back to the schema before 000004: no run_summary, and the migration not yet applied.
+    sqlx::query("DROP TABLE run_summary")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20260101000004")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let upgraded = store.list_runs(&RunQuery::first(10)).await.unwrap();
+    assert_eq!(upgraded, live);
+    assert_eq!(upgraded.items.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(upgraded.items[1].status, RunStatus::Held);
+    // Opening again does not fold again (the rows are there), and appends keep them current.
+    store.close().await;
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.list_runs(&RunQuery::first(10)).await.unwrap(), live);
+}
