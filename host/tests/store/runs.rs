@@ -95,10 +95,8 @@ async fn populate<S: Backend>(store: &S) -> Vec<Uuid> {
     for (n, script) in scripts.into_iter().enumerate() {
         let id = Uuid::new_v4();
         append_run(store, id, 0, &[started(id, &format!("run {n}"), 0)]).await;
-        let mut version = 1;
-        for event in script {
+        for (version, event) in (1..).zip(script) {
             append_run(store, id, version, &[event]).await;
-            version += 1;
         }
         ids.push(id);
     }
