@@ -169,9 +169,9 @@ pub(crate) const UPSERT_RUN_SUMMARY: &str = concat!(
      started_at = excluded.started_at, last_changed_at = excluded.last_changed_at"
 );
 
-/// True when runs exist but the run projection is empty (a range on the stream index, not a
-/// scan): a database from before the run
-/// projection, whose rows [`super::open`] fills in once.
+/// True when runs exist but the run projection is empty: a database from before the run
+/// projection, whose rows the backend's open folds in once. The range reads the stream index,
+/// not the whole log.
 pub(crate) const RUN_SUMMARY_MISSING: &str = "SELECT NOT EXISTS (SELECT 1 FROM run_summary) \
     AND EXISTS (SELECT 1 FROM events WHERE stream >= 'run-' AND stream < 'run.')";
 

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqliteConnection;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use super::SqliteStore;
@@ -71,9 +73,23 @@ impl StepJournal for SqliteStore {
     }
 }
 
-fn detail_text(entry: &JournalEntry) -> Result<String, StoreError> {
-    serde_json::to_string(&entry.detail)
-        .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))
+/// Binds an entry's columns, in the order of the insert statements (after `ord` in a batch).
+fn bind_entry<'q>(
+    query: Query<'q, Sqlite, SqliteArguments>,
+    entry: &'q JournalEntry,
+) -> Result<Query<'q, Sqlite, SqliteArguments>, StoreError> {
+    let detail = serde_json::to_string(&entry.detail)
+        .map_err(|e| StoreError::Corrupt(format!("detail does not serialize: {e}")))?;
+    Ok(query
+        .bind(entry.id.hyphenated().to_string())
+        .bind(entry.procedure_id.hyphenated().to_string())
+        .bind(i64::from(entry.step_index))
+        .bind(entry.step_kind.as_str())
+        .bind(entry.result.as_str())
+        .bind(entry.result.failure_class().map(|c| c.as_str()))
+        .bind(entry.message.as_deref())
+        .bind(detail)
+        .bind(normalize_time(entry.at)))
 }
 
 /// Inserts several entries with one `INSERT … SELECT`. SQLite materializes a SELECT that
@@ -109,17 +125,7 @@ async fn insert_batch(
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (ord, entry) in entries.iter().enumerate() {
-        query = query
-            .bind(ord as i64)
-            .bind(entry.id.hyphenated().to_string())
-            .bind(entry.procedure_id.hyphenated().to_string())
-            .bind(i64::from(entry.step_index))
-            .bind(entry.step_kind.as_str())
-            .bind(entry.result.as_str())
-            .bind(entry.result.failure_class().map(|c| c.as_str()))
-            .bind(entry.message.clone())
-            .bind(detail_text(entry)?)
-            .bind(normalize_time(entry.at));
+        query = bind_entry(query.bind(ord as i64), entry)?;
     }
     let rows = query.fetch_all(&mut *conn).await?;
     let mut inserted = HashMap::with_capacity(rows.len());
@@ -145,20 +151,11 @@ async fn insert_entry(
     conn: &mut SqliteConnection,
     entry: &JournalEntry,
 ) -> Result<JournalAppended, StoreError> {
-    let inserted: Option<i64> = sqlx::query_scalar(sql::INSERT_JOURNAL_ENTRY)
-        .bind(entry.id.hyphenated().to_string())
-        .bind(entry.procedure_id.hyphenated().to_string())
-        .bind(i64::from(entry.step_index))
-        .bind(entry.step_kind.as_str())
-        .bind(entry.result.as_str())
-        .bind(entry.result.failure_class().map(|c| c.as_str()))
-        .bind(entry.message.as_deref())
-        .bind(detail_text(entry)?)
-        .bind(normalize_time(entry.at))
+    let inserted = bind_entry(sqlx::query(sql::INSERT_JOURNAL_ENTRY), entry)?
         .fetch_optional(&mut *conn)
         .await?;
     match inserted {
-        Some(sequence) => Ok(entry.appended(non_negative(sequence, "sequence")?)),
+        Some(row) => Ok(entry.appended(non_negative(row.int("sequence")?, "sequence")?)),
         None => {
             let row = sqlx::query(sql::JOURNAL_OWNER)
                 .bind(entry.id.hyphenated().to_string())
