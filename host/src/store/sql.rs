@@ -153,6 +153,10 @@ pub(crate) const UPSERT_PROCEDURE_SUMMARY: &str = concat!(
      last_changed_at = excluded.last_changed_at"
 );
 
+pub(crate) const CLEAR_PROCEDURE_SUMMARY: &str = "DELETE FROM procedure_summary";
+
+pub(crate) const CLEAR_RUN_SUMMARY: &str = "DELETE FROM run_summary";
+
 pub(crate) const RUN_SUMMARY: &str = concat!(
     "SELECT ",
     run_summary_columns!(),

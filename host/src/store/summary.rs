@@ -386,8 +386,8 @@ impl Projection {
     /// The statement that empties its table before a rebuild.
     pub(crate) fn clear(self) -> &'static str {
         match self {
-            Projection::Procedures => "DELETE FROM procedure_summary",
-            Projection::Runs => "DELETE FROM run_summary",
+            Projection::Procedures => super::sql::CLEAR_PROCEDURE_SUMMARY,
+            Projection::Runs => super::sql::CLEAR_RUN_SUMMARY,
         }
     }
 
