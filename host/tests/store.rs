@@ -14,6 +14,8 @@ mod harness;
 mod open;
 #[path = "store/procedures.rs"]
 mod procedures;
+#[path = "store/runs.rs"]
+mod runs;
 
 /// Instantiates each named conformance test once per backend.
 macro_rules! conformance {
@@ -69,4 +71,7 @@ conformance!(
     handler_refuses_and_conflicts,
     parent_run_guards,
     generic_handle_with_any_decider,
+    run_projection_follows_every_status,
+    run_projection_rebuild_equals_live,
+    run_list_filters_and_keyset_paging,
 );

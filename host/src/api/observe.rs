@@ -1,14 +1,16 @@
 //! The store as the API and the conductor see it: every call goes to the real backend, and on
 //! the way the journal's appends are timed, step latencies are read off the entries'
-//! timestamps, and waiting progress streams are woken. A decorator at the store boundary, so
-//! the conductor needs no metrics code of its own.
+//! timestamps, and waiting progress streams are woken. The store's generic [`Observed`] wrapper
+//! with this module's [`MetricsObserver`]: a decorator at the store boundary, so the conductor
+//! needs no metrics code of its own.
 //!
 //! Wake-ups are a hint, never the only signal: a stream also polls, because another host on the
 //! same PostgreSQL appends without passing through this process.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -17,44 +19,71 @@ use uuid::Uuid;
 use super::metrics::Metrics;
 use crate::domain::StepKind;
 use crate::store::{
-    AnyStore, AppendRequest, Component, ComponentMeta, ComponentStore, EventStore, JournalAppended,
-    JournalEntry, JournalPage, JournalRecord, NewComponent, NewToken, PinnedSteps,
-    ProcedureSummary, RecordedEvent, StepJournal, StepResult, StoreError, SummaryPage,
-    SummaryQuery, SummaryStore, TokenRecord, TokenStore,
+    AnyStore, JournalAppended, JournalEntry, Observed, RecordedEvent, StepResult, StoreError,
+    StoreObserver,
 };
 
 /// The last journal entry seen per procedure: (step index, kind, time).
 type LastEntry = (u32, StepKind, OffsetDateTime);
 
-/// The observed store. Cheap to clone.
-#[derive(Clone)]
-pub struct ObservedStore {
-    inner: AnyStore,
-    metrics: Arc<Metrics>,
-    last: Arc<Mutex<HashMap<Uuid, LastEntry>>>,
-    /// Bumped on every append (events or journal): progress streams wait on it.
-    changed: watch::Sender<u64>,
-}
+/// The observed store: the backend behind a [`MetricsObserver`]. Cheap to clone.
+pub type ObservedStore = Observed<AnyStore, MetricsObserver>;
 
 impl ObservedStore {
     pub fn new(inner: AnyStore, metrics: Arc<Metrics>) -> Self {
-        ObservedStore {
+        Observed::with_observer(
             inner,
-            metrics,
-            last: Arc::default(),
-            changed: watch::channel(0).0,
-        }
-    }
-
-    pub fn inner(&self) -> &AnyStore {
-        &self.inner
+            MetricsObserver {
+                metrics,
+                last: Mutex::default(),
+                changed: watch::channel(0).0,
+            },
+        )
     }
 
     /// A receiver that sees a new value after every append through this store.
     pub fn changes(&self) -> watch::Receiver<u64> {
-        self.changed.subscribe()
+        self.observer().changed.subscribe()
+    }
+}
+
+/// Times journal appends, reads step latencies off the entries' timestamps, and wakes waiting
+/// progress streams after every append.
+pub struct MetricsObserver {
+    metrics: Arc<Metrics>,
+    last: Mutex<HashMap<Uuid, LastEntry>>,
+    /// Bumped on every append (events or journal): progress streams wait on it.
+    changed: watch::Sender<u64>,
+}
+
+impl fmt::Debug for MetricsObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsObserver").finish_non_exhaustive()
+    }
+}
+
+impl StoreObserver for MetricsObserver {
+    fn appended(&self, _result: Result<&[RecordedEvent], &StoreError>) {
+        self.bump();
     }
 
+    fn journal_appended(
+        &self,
+        entries: &[JournalEntry],
+        result: Result<&[JournalAppended], &StoreError>,
+        elapsed: Duration,
+    ) {
+        self.metrics
+            .journal_append_seconds
+            .observe(elapsed.as_secs_f64());
+        if result.is_ok() {
+            self.observe_steps(entries);
+        }
+        self.bump();
+    }
+}
+
+impl MetricsObserver {
     fn bump(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
@@ -104,109 +133,12 @@ impl ObservedStore {
     }
 }
 
-impl EventStore for ObservedStore {
-    async fn append(&self, request: AppendRequest<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
-        let result = self.inner.append(request).await;
-        self.bump();
-        result
-    }
-    async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_stream(stream).await
-    }
-    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        self.inner.stream_version(stream).await
-    }
-    async fn read_all(
-        &self,
-        after_position: u64,
-        limit: u32,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.inner.read_all(after_position, limit).await
-    }
-    async fn pinned_steps(&self, hash: &str) -> Result<Option<PinnedSteps>, StoreError> {
-        self.inner.pinned_steps(hash).await
-    }
-}
-
-impl StepJournal for ObservedStore {
-    async fn append_journal(
-        &self,
-        entries: &[JournalEntry],
-    ) -> Result<Vec<JournalAppended>, StoreError> {
-        let started = Instant::now();
-        let result = self.inner.append_journal(entries).await;
-        self.metrics
-            .journal_append_seconds
-            .observe(started.elapsed().as_secs_f64());
-        if result.is_ok() {
-            self.observe_steps(entries);
-        }
-        self.bump();
-        result
-    }
-    async fn journal(
-        &self,
-        procedure: Uuid,
-        page: JournalPage,
-    ) -> Result<Vec<JournalRecord>, StoreError> {
-        self.inner.journal(procedure, page).await
-    }
-    async fn interrupted_step(&self, procedure: Uuid) -> Result<Option<JournalRecord>, StoreError> {
-        self.inner.interrupted_step(procedure).await
-    }
-    async fn completed_steps(&self, procedure: Uuid) -> Result<u64, StoreError> {
-        self.inner.completed_steps(procedure).await
-    }
-}
-
-impl ComponentStore for ObservedStore {
-    async fn put_component(&self, component: &NewComponent) -> Result<bool, StoreError> {
-        self.inner.put_component(component).await
-    }
-    async fn component(&self, digest: &str) -> Result<Option<Component>, StoreError> {
-        self.inner.component(digest).await
-    }
-    async fn list_components(&self) -> Result<Vec<ComponentMeta>, StoreError> {
-        self.inner.list_components().await
-    }
-    async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
-        self.inner.delete_component(digest).await
-    }
-}
-
-impl SummaryStore for ObservedStore {
-    async fn procedure_summary(&self, id: Uuid) -> Result<Option<ProcedureSummary>, StoreError> {
-        self.inner.procedure_summary(id).await
-    }
-    async fn list_procedures(&self, query: &SummaryQuery) -> Result<SummaryPage, StoreError> {
-        self.inner.list_procedures(query).await
-    }
-    async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
-        self.inner.rebuild_summaries().await
-    }
-}
-
-impl TokenStore for ObservedStore {
-    async fn put_token(&self, token: &NewToken) -> Result<(), StoreError> {
-        self.inner.put_token(token).await
-    }
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.inner.token_by_hash(hash).await
-    }
-    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        self.inner.list_tokens().await
-    }
-    async fn delete_token(&self, id: Uuid) -> Result<bool, StoreError> {
-        self.inner.delete_token(id).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::{SqliteStore, StepJournal};
 
     #[tokio::test]
     async fn journal_appends_are_timed_and_step_latency_read_from_timestamps() {

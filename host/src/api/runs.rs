@@ -1,9 +1,8 @@
 //! `/runs`: the parent experiments procedures can be phases of. Start, show, list, and the
 //! lifecycle commands, through the application layer (`crate::app`).
 //!
-//! The store has no run projection, so the listing walks the global event log for run
-//! geneses (oldest first, keyset on the global position) and folds each run it returns. Runs
-//! are few and their streams short; the walk reads events only, never the journal.
+//! The listing reads the store's run summary (updated in each append's transaction, oldest
+//! first, keyset on the global position of the run's start); one run is folded from its stream.
 
 use axum::Json;
 use axum::extract::State;
@@ -22,8 +21,7 @@ use crate::app;
 use crate::domain::ActuationKind;
 use crate::domain::run::Run;
 use crate::domain::run::{RunCommand, RunState, RunStatus};
-use crate::domain::stream_id;
-use crate::store::{EventStore, MAX_READ_ALL};
+use crate::store::{RunQuery, RunSummary, SummaryStore};
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
@@ -43,6 +41,21 @@ pub struct RunView {
     #[schema(format = DateTime)]
     pub last_changed_at: String,
     pub version: u64,
+}
+
+impl From<RunSummary> for RunView {
+    fn from(s: RunSummary) -> Self {
+        RunView {
+            id: s.id,
+            name: s.name,
+            status: s.status,
+            status_reason: s.status_reason,
+            actuation_kind: s.actuation_kind,
+            started_at: rfc3339(s.started_at),
+            last_changed_at: rfc3339(s.last_changed_at),
+            version: s.version,
+        }
+    }
 }
 
 impl From<RunState> for RunView {
@@ -152,32 +165,12 @@ pub async fn list(
             format!("limit must be 1 to 1000, got {limit}"),
         ));
     }
-    let mut after = query.cursor.unwrap_or(0);
-    let mut items = Vec::new();
-    let mut next_cursor = None;
-    'scan: loop {
-        let events = state.store().read_all(after, MAX_READ_ALL).await?;
-        let Some(last) = events.last() else { break };
-        let last_position = last.position;
-        for event in &events {
-            let Some(run) = stream_id::<Run>(&event.stream) else {
-                continue;
-            };
-            if event.version != 1 {
-                continue;
-            }
-            let loaded = app::load::<Run, _>(state.store(), run).await?;
-            if let Some(run) = loaded.state {
-                items.push(RunView::from(run));
-            }
-            if items.len() == limit as usize {
-                next_cursor = Some(event.position);
-                break 'scan;
-            }
-        }
-        after = last_position;
-    }
-    Ok(Json(RunPage { items, next_cursor }))
+    let query = RunQuery::first(limit).after(query.cursor.unwrap_or(0));
+    let page = state.store().list_runs(&query).await?;
+    Ok(Json(RunPage {
+        items: page.items.into_iter().map(RunView::from).collect(),
+        next_cursor: page.next,
+    }))
 }
 
 /// One run.

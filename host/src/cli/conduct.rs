@@ -20,7 +20,7 @@ use crate::conductor::{ConductError, ConductOutcome, Conductor, Verb};
 use crate::domain::procedure::{DefineProcedure, Procedure, ProcedureCommand, ProcedureStatus};
 use crate::ports::{Catalog, CatalogError};
 use crate::sandbox::{LoadError, Sandbox, SandboxConfig, SandboxError};
-use crate::store::{NewComponent, SqliteStore, StoreError};
+use crate::store::{ComponentStore, NewComponent, SqliteStore, StepJournal, StoreError};
 
 /// Arguments of `baton conduct`.
 #[derive(Clone, Debug, clap::Args)]

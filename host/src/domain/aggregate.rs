@@ -66,7 +66,12 @@ pub trait Aggregate {
 /// The stream of the aggregate `A` with this id: `{CATEGORY}-{id}`. The one place stream names
 /// are made.
 pub fn stream_name<A: Aggregate>(id: Uuid) -> String {
-    format!("{}-{id}", A::CATEGORY)
+    format!("{}{id}", stream_prefix::<A>())
+}
+
+/// What every stream name of `A` starts with (a rebuild selects its streams by it).
+pub fn stream_prefix<A: Aggregate>() -> String {
+    format!("{}-", A::CATEGORY)
 }
 
 /// The id of a stream of `A` (the inverse of [`stream_name`]); `None` for any other stream.

@@ -18,7 +18,7 @@ mod testkit;
 pub mod value;
 
 pub use actuation::ActuationKind;
-pub use aggregate::{Aggregate, stream_id, stream_name};
+pub use aggregate::{Aggregate, stream_id, stream_name, stream_prefix};
 pub use codec::{DomainEvent, EventCodecError, FoldError};
 pub use failure::FailureClass;
 pub use hold::{HoldCause, HoldClaims};

@@ -26,6 +26,11 @@ pub fn procedure_id_of(stream: &str) -> Option<Uuid> {
     stream_id::<Procedure>(stream)
 }
 
+/// The run id of a run stream name, if it is one.
+pub fn run_id_of(stream: &str) -> Option<Uuid> {
+    stream_id::<Run>(stream)
+}
+
 /// An event to append. The payload must be a JSON object.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
@@ -110,6 +115,40 @@ impl<'a> AppendRequest<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl AppendRequest<'_> {
+    /// The stream's `actual` version if it is the one the caller expected, else the
+    /// [`StoreError::Conflict`] both backends report.
+    pub(crate) fn check_version(&self, actual: u64) -> Result<u64, StoreError> {
+        if actual != self.expected_version {
+            return Err(StoreError::Conflict {
+                stream: self.stream.to_owned(),
+                expected: self.expected_version,
+                actual,
+            });
+        }
+        Ok(actual)
+    }
+
+    /// What `event` of this request became once stored.
+    pub(crate) fn recorded(
+        &self,
+        event: &NewEvent,
+        version: u64,
+        position: u64,
+        recorded_at: OffsetDateTime,
+    ) -> RecordedEvent {
+        RecordedEvent {
+            id: event.id,
+            stream: self.stream.to_owned(),
+            version,
+            position,
+            event_type: event.event_type.clone(),
+            payload: event.payload.clone(),
+            recorded_at,
+        }
     }
 }
 

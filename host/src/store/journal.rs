@@ -9,8 +9,17 @@ use uuid::Uuid;
 use super::error::StoreError;
 use crate::domain::{FailureClass, StepKind};
 
-/// What a journal entry records about its step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What a journal entry records about its step. Its `result` column is the variant's name in
+/// snake case ([`ResultColumn`] spells and parses it); a failure's class has a column of its own.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumDiscriminants,
+)]
+#[strum(serialize_all = "snake_case")]
+#[strum_discriminants(
+    name(ResultColumn),
+    derive(strum::EnumString, strum::IntoStaticStr),
+    strum(serialize_all = "snake_case")
+)]
 pub enum StepResult {
     /// Written before a side effect is dispatched; an outcome follows unless the host died.
     InFlight,
@@ -20,11 +29,7 @@ pub enum StepResult {
 
 impl StepResult {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepResult::InFlight => "in_flight",
-            StepResult::Ok => "ok",
-            StepResult::Failed(_) => "failed",
-        }
+        self.into()
     }
 
     pub fn failure_class(self) -> Option<FailureClass> {
@@ -38,15 +43,16 @@ impl StepResult {
         result: &str,
         class: Option<&str>,
     ) -> Result<StepResult, StoreError> {
-        match (result, class) {
-            ("in_flight", None) => Ok(StepResult::InFlight),
-            ("ok", None) => Ok(StepResult::Ok),
-            ("failed", Some(class)) => class
+        let column = result.parse::<ResultColumn>().ok();
+        match (column, class) {
+            (Some(ResultColumn::InFlight), None) => Ok(StepResult::InFlight),
+            (Some(ResultColumn::Ok), None) => Ok(StepResult::Ok),
+            (Some(ResultColumn::Failed), Some(class)) => class
                 .parse::<FailureClass>()
                 .ok()
                 .map(StepResult::Failed)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown failure class {class:?}"))),
-            (result, class) => Err(StoreError::Corrupt(format!(
+            (_, class) => Err(StoreError::Corrupt(format!(
                 "journal result {result:?} with failure class {class:?}"
             ))),
         }
@@ -107,6 +113,35 @@ impl JournalEntry {
     /// Sets the detail; it must be a JSON object (checked on append).
     pub fn with_detail(self, detail: Json) -> Self {
         JournalEntry { detail, ..self }
+    }
+
+    /// What appending this entry as `sequence` reports.
+    pub(crate) fn appended(&self, sequence: u64) -> JournalAppended {
+        JournalAppended {
+            id: self.id,
+            sequence,
+            inserted: true,
+        }
+    }
+
+    /// What appending reports when this entry's id is already stored (by `owner`, as
+    /// `sequence`): a replay, unless another procedure owns the id.
+    pub(crate) fn replayed(
+        &self,
+        owner: Uuid,
+        sequence: i64,
+    ) -> Result<JournalAppended, StoreError> {
+        if owner != self.procedure_id {
+            return Err(StoreError::InvalidJournalEntry {
+                id: self.id,
+                reason: format!("the id is already used by procedure {owner}"),
+            });
+        }
+        Ok(JournalAppended {
+            id: self.id,
+            sequence: super::error::non_negative(sequence, "sequence")?,
+            inserted: false,
+        })
     }
 
     pub(crate) fn validate(&self) -> Result<(), StoreError> {

@@ -1,13 +1,19 @@
 //! The store: event streams with optimistic concurrency, pinned step lists, the step journal,
-//! uploaded components and the procedure summary projection, on SQLite (the embedded default)
-//! and PostgreSQL. The only layer that touches SQL.
+//! uploaded components, API tokens and the procedure and run summary projections, on SQLite
+//! (the embedded default) and PostgreSQL. The only layer that touches SQL.
 //!
-//! The capabilities are four traits ([`EventStore`], [`StepJournal`], [`ComponentStore`],
-//! [`SummaryStore`]; [`Store`] is all four) implemented by [`SqliteStore`], [`PgStore`] and
-//! [`AnyStore`]. The traits use `async fn` (static dispatch, no boxing on the journal's hot
-//! path) and are therefore not dyn-compatible; runtime choice of backend is the closed enum
-//! [`AnyStore`], which [`open`] returns from a URL. Generic code (the conformance suite, the
-//! command handler) takes `S: Store`.
+//! The capabilities are traits ([`EventStore`], [`StepJournal`], [`ComponentStore`],
+//! [`SummaryStore`]; [`Store`] is all four; [`TokenStore`]) that each backend implements
+//! directly: [`SqliteStore`] in `sqlite/`, [`PgStore`] in `postgres/`, one file per capability,
+//! the two folders mirroring each other and never importing one another. What does not depend
+//! on the dialect is written once beside them: the statements both run ([`sql`]), row decoding
+//! ([`rows`]), the projections' rows, queries and folding ([`summary`]), and the types of
+//! events, journal entries, components and tokens.
+//!
+//! The traits use `async fn` (static dispatch, no boxing on the journal's hot path) and are
+//! therefore not dyn-compatible; runtime choice of backend is the closed enum [`AnyStore`],
+//! which [`open`] returns from a URL. Generic code (the conformance suite, the command handler)
+//! takes `S: Store`. [`Observed`] wraps any store to report appends to a [`StoreObserver`].
 //!
 //! Every append updates the projections in its own transaction, so a read model can never lag
 //! or lead the streams it reads.
@@ -16,9 +22,12 @@ pub mod component;
 pub mod error;
 pub mod event;
 pub mod journal;
+pub mod observed;
 pub mod postgres;
-pub mod projection;
+mod rows;
+mod sql;
 pub mod sqlite;
+pub mod summary;
 pub mod token;
 
 use std::future::Future;
@@ -29,13 +38,16 @@ pub use component::{Component, ComponentMeta, NewComponent};
 pub use error::StoreError;
 pub use event::{
     AppendRequest, NewEvent, PinnedSteps, RecordedEvent, procedure_id_of, procedure_stream,
-    run_stream,
+    run_id_of, run_stream,
 };
 pub use journal::{JournalAppended, JournalEntry, JournalPage, JournalRecord, StepResult};
+pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
-pub use projection::{ProcedureSummary, SummaryCursor, SummaryPage, SummaryQuery};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
-pub use token::{NewToken, TokenRecord, TokenStore};
+pub use summary::{
+    ProcedureSummary, RunPage, RunQuery, RunSummary, SummaryCursor, SummaryPage, SummaryQuery,
+};
+pub use token::{NewToken, TokenRecord};
 
 /// The most events [`EventStore::read_all`] returns in one call.
 pub const MAX_READ_ALL: u32 = 10_000;
@@ -129,7 +141,7 @@ pub trait ComponentStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The procedure summary projection (see [`projection`]).
+/// The procedure and run summary projections (see [`summary`]).
 pub trait SummaryStore: Clone + Send + Sync + 'static {
     fn procedure_summary(
         &self,
@@ -145,6 +157,42 @@ pub trait SummaryStore: Clone + Send + Sync + 'static {
     /// Replaces every summary row with a fresh fold of the streams, in one transaction; returns
     /// the number of rows. An undecodable stream fails the rebuild and keeps the old rows.
     fn rebuild_summaries(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    fn run_summary(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<RunSummary>, StoreError>> + Send;
+
+    /// A page of runs, oldest first (by the position of their RunStarted event), optionally
+    /// filtered by status.
+    fn list_runs(
+        &self,
+        query: &RunQuery,
+    ) -> impl Future<Output = Result<RunPage, StoreError>> + Send;
+
+    /// [`Self::rebuild_summaries`] for the run projection: replaces every run row with a fresh
+    /// fold of the run streams, in one transaction; returns the number of rows. A store opened
+    /// on a database that has runs but no run rows (one from before the run projection) runs
+    /// this once on open.
+    fn rebuild_run_summaries(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// API tokens by hash.
+pub trait TokenStore: Clone + Send + Sync + 'static {
+    /// Stores a new token; a duplicate id or hash is refused by the database.
+    fn put_token(&self, token: &NewToken) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The token whose secret hashes to `hash`, if any.
+    fn token_by_hash(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Every token, oldest first.
+    fn list_tokens(&self) -> impl Future<Output = Result<Vec<TokenRecord>, StoreError>> + Send;
+
+    /// Revokes a token; false if there was none.
+    fn delete_token(&self, id: Uuid) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// All the store's capabilities.
@@ -152,99 +200,8 @@ pub trait Store: EventStore + StepJournal + ComponentStore + SummaryStore {}
 
 impl<T: EventStore + StepJournal + ComponentStore + SummaryStore> Store for T {}
 
-/// Implements the traits for a backend by delegating to its inherent methods.
-macro_rules! delegate_backend {
-    ($ty:ty) => {
-        impl EventStore for $ty {
-            async fn append(
-                &self,
-                request: AppendRequest<'_>,
-            ) -> Result<Vec<RecordedEvent>, StoreError> {
-                <$ty>::append(self, request).await
-            }
-            async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {
-                <$ty>::read_stream(self, stream).await
-            }
-            async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-                <$ty>::stream_version(self, stream).await
-            }
-            async fn read_all(
-                &self,
-                after_position: u64,
-                limit: u32,
-            ) -> Result<Vec<RecordedEvent>, StoreError> {
-                check_read_all_limit(limit)?;
-                <$ty>::read_all(self, after_position, limit).await
-            }
-            async fn pinned_steps(&self, hash: &str) -> Result<Option<PinnedSteps>, StoreError> {
-                <$ty>::pinned_steps(self, hash).await
-            }
-        }
-
-        impl StepJournal for $ty {
-            async fn append_journal(
-                &self,
-                entries: &[JournalEntry],
-            ) -> Result<Vec<JournalAppended>, StoreError> {
-                <$ty>::append_journal(self, entries).await
-            }
-            async fn journal(
-                &self,
-                procedure: Uuid,
-                page: JournalPage,
-            ) -> Result<Vec<JournalRecord>, StoreError> {
-                <$ty>::journal(self, procedure, page).await
-            }
-            async fn interrupted_step(
-                &self,
-                procedure: Uuid,
-            ) -> Result<Option<JournalRecord>, StoreError> {
-                <$ty>::interrupted_step(self, procedure).await
-            }
-            async fn completed_steps(&self, procedure: Uuid) -> Result<u64, StoreError> {
-                <$ty>::completed_steps(self, procedure).await
-            }
-        }
-
-        impl ComponentStore for $ty {
-            async fn put_component(&self, component: &NewComponent) -> Result<bool, StoreError> {
-                <$ty>::put_component(self, component).await
-            }
-            async fn component(&self, digest: &str) -> Result<Option<Component>, StoreError> {
-                <$ty>::component(self, digest).await
-            }
-            async fn list_components(&self) -> Result<Vec<ComponentMeta>, StoreError> {
-                <$ty>::list_components(self).await
-            }
-            async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
-                <$ty>::delete_component(self, digest).await
-            }
-        }
-
-        impl SummaryStore for $ty {
-            async fn procedure_summary(
-                &self,
-                id: Uuid,
-            ) -> Result<Option<ProcedureSummary>, StoreError> {
-                <$ty>::procedure_summary(self, id).await
-            }
-            async fn list_procedures(
-                &self,
-                query: &SummaryQuery,
-            ) -> Result<SummaryPage, StoreError> {
-                <$ty>::list_procedures(self, query).await
-            }
-            async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
-                <$ty>::rebuild_summaries(self).await
-            }
-        }
-    };
-}
-
-delegate_backend!(SqliteStore);
-delegate_backend!(PgStore);
-
-fn check_read_all_limit(limit: u32) -> Result<(), StoreError> {
+/// Refuses a [`EventStore::read_all`] limit outside 1..=[`MAX_READ_ALL`]; every backend calls it.
+pub(crate) fn check_read_all_limit(limit: u32) -> Result<(), StoreError> {
     if limit == 0 || limit > MAX_READ_ALL {
         return Err(StoreError::InvalidQuery(format!(
             "read_all limit must be 1..={MAX_READ_ALL}, got {limit}"
@@ -253,7 +210,8 @@ fn check_read_all_limit(limit: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A store chosen at run time: what [`open`] returns and what the server holds.
+/// A store chosen at run time: what [`open`] returns and what the server holds. The one place
+/// that dispatches to a backend.
 #[derive(Clone, Debug)]
 pub enum AnyStore {
     Sqlite(SqliteStore),
@@ -271,23 +229,23 @@ macro_rules! dispatch {
 
 impl EventStore for AnyStore {
     async fn append(&self, request: AppendRequest<'_>) -> Result<Vec<RecordedEvent>, StoreError> {
-        dispatch!(self, s => EventStore::append(s, request).await)
+        dispatch!(self, s => s.append(request).await)
     }
     async fn read_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, StoreError> {
-        dispatch!(self, s => EventStore::read_stream(s, stream).await)
+        dispatch!(self, s => s.read_stream(stream).await)
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        dispatch!(self, s => EventStore::stream_version(s, stream).await)
+        dispatch!(self, s => s.stream_version(stream).await)
     }
     async fn read_all(
         &self,
         after_position: u64,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        dispatch!(self, s => EventStore::read_all(s, after_position, limit).await)
+        dispatch!(self, s => s.read_all(after_position, limit).await)
     }
     async fn pinned_steps(&self, hash: &str) -> Result<Option<PinnedSteps>, StoreError> {
-        dispatch!(self, s => EventStore::pinned_steps(s, hash).await)
+        dispatch!(self, s => s.pinned_steps(hash).await)
     }
 }
 
@@ -296,47 +254,71 @@ impl StepJournal for AnyStore {
         &self,
         entries: &[JournalEntry],
     ) -> Result<Vec<JournalAppended>, StoreError> {
-        dispatch!(self, s => StepJournal::append_journal(s, entries).await)
+        dispatch!(self, s => s.append_journal(entries).await)
     }
     async fn journal(
         &self,
         procedure: Uuid,
         page: JournalPage,
     ) -> Result<Vec<JournalRecord>, StoreError> {
-        dispatch!(self, s => StepJournal::journal(s, procedure, page).await)
+        dispatch!(self, s => s.journal(procedure, page).await)
     }
     async fn interrupted_step(&self, procedure: Uuid) -> Result<Option<JournalRecord>, StoreError> {
-        dispatch!(self, s => StepJournal::interrupted_step(s, procedure).await)
+        dispatch!(self, s => s.interrupted_step(procedure).await)
     }
     async fn completed_steps(&self, procedure: Uuid) -> Result<u64, StoreError> {
-        dispatch!(self, s => StepJournal::completed_steps(s, procedure).await)
+        dispatch!(self, s => s.completed_steps(procedure).await)
     }
 }
 
 impl ComponentStore for AnyStore {
     async fn put_component(&self, component: &NewComponent) -> Result<bool, StoreError> {
-        dispatch!(self, s => ComponentStore::put_component(s, component).await)
+        dispatch!(self, s => s.put_component(component).await)
     }
     async fn component(&self, digest: &str) -> Result<Option<Component>, StoreError> {
-        dispatch!(self, s => ComponentStore::component(s, digest).await)
+        dispatch!(self, s => s.component(digest).await)
     }
     async fn list_components(&self) -> Result<Vec<ComponentMeta>, StoreError> {
-        dispatch!(self, s => ComponentStore::list_components(s).await)
+        dispatch!(self, s => s.list_components().await)
     }
     async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
-        dispatch!(self, s => ComponentStore::delete_component(s, digest).await)
+        dispatch!(self, s => s.delete_component(digest).await)
     }
 }
 
 impl SummaryStore for AnyStore {
     async fn procedure_summary(&self, id: Uuid) -> Result<Option<ProcedureSummary>, StoreError> {
-        dispatch!(self, s => SummaryStore::procedure_summary(s, id).await)
+        dispatch!(self, s => s.procedure_summary(id).await)
     }
     async fn list_procedures(&self, query: &SummaryQuery) -> Result<SummaryPage, StoreError> {
-        dispatch!(self, s => SummaryStore::list_procedures(s, query).await)
+        dispatch!(self, s => s.list_procedures(query).await)
     }
     async fn rebuild_summaries(&self) -> Result<u64, StoreError> {
-        dispatch!(self, s => SummaryStore::rebuild_summaries(s).await)
+        dispatch!(self, s => s.rebuild_summaries().await)
+    }
+    async fn run_summary(&self, id: Uuid) -> Result<Option<RunSummary>, StoreError> {
+        dispatch!(self, s => s.run_summary(id).await)
+    }
+    async fn list_runs(&self, query: &RunQuery) -> Result<RunPage, StoreError> {
+        dispatch!(self, s => s.list_runs(query).await)
+    }
+    async fn rebuild_run_summaries(&self) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.rebuild_run_summaries().await)
+    }
+}
+
+impl TokenStore for AnyStore {
+    async fn put_token(&self, token: &NewToken) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_token(token).await)
+    }
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        dispatch!(self, s => s.token_by_hash(hash).await)
+    }
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        dispatch!(self, s => s.list_tokens().await)
+    }
+    async fn delete_token(&self, id: Uuid) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.delete_token(id).await)
     }
 }
 
@@ -364,7 +346,13 @@ pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
         let mut memory = base == "sqlite::memory:" || base == "sqlite://:memory:";
         for (key, value) in params {
             match key {
-                "synchronous" => options.synchronous = value.parse().map_err(bad)?,
+                "synchronous" => {
+                    options.synchronous = value.parse().map_err(|_| {
+                        bad(format!(
+                            "unknown synchronous level {value:?} (normal, full, extra)"
+                        ))
+                    })?
+                }
                 "mode" if value == "memory" => memory = true,
                 _ => passthrough.push((key, value)),
             }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::harness::Backend;
 pub use super::procedures::*;
+pub use super::runs::*;
 
 fn stream(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::new_v4())

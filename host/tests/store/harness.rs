@@ -173,6 +173,21 @@ pub async fn postgres() -> Option<Postgres> {
     Some(Postgres { store, url, schema })
 }
 
+impl Postgres {
+    /// A second store on the same schema, as another host (or a restarted one) opens it.
+    pub async fn reopen(&self) -> PgStore {
+        PgStore::connect(
+            &self.url,
+            PgOptions {
+                schema: Some(self.schema.clone()),
+                max_connections: 8,
+            },
+        )
+        .await
+        .unwrap()
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let url = self.url.clone();

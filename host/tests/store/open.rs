@@ -198,3 +198,112 @@ async fn an_older_database_keeps_its_journal_through_the_check_rebuild() {
         );
     }
 }
+
+/// Appends three runs (the second held) as raw events, and returns their listing.
+async fn write_runs<S: baton_host::store::Store>(store: &S) -> baton_host::store::RunPage {
+    use baton_host::domain::codec::DomainEvent;
+    use baton_host::domain::run::{RunEvent, RunHeld, RunStarted, RunStatus};
+    use baton_host::store::{AppendRequest, NewEvent, RunQuery, run_stream};
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let id = Uuid::new_v4();
+        let mut events = vec![RunEvent::Started(RunStarted {
+            id,
+            name: format!("run {n}"),
+            started_at: OffsetDateTime::now_utc(),
+        })];
+        if n == 1 {
+            events.push(RunEvent::Held(RunHeld {
+                reason: "beam dump".into(),
+                at: OffsetDateTime::now_utc(),
+            }));
+        }
+        let new: Vec<NewEvent> = events
+            .iter()
+            .map(|e| {
+                let (event_type, payload) = e.to_stored().unwrap();
+                NewEvent::new(event_type, payload)
+            })
+            .collect();
+        store
+            .append(AppendRequest::new(&run_stream(id), 0, &new))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let live = store.list_runs(&RunQuery::first(10)).await.unwrap();
+    assert_eq!(live.items.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert_eq!(live.items[1].status, RunStatus::Held);
+    live
+}
+
+/// Puts a database back to its schema before the run projection: no run_summary, and its
+/// migration (`version`) not applied.
+const FORGET_RUN_PROJECTION: [&str; 2] = [
+    "DROP TABLE run_summary",
+    "DELETE FROM _sqlx_migrations WHERE version = $1",
+];
+
+/// A SQLite database from before the run projection (000004) gains the table with its runs:
+/// the first open after the upgrade folds every run stream into it.
+#[tokio::test]
+async fn an_older_sqlite_database_gains_the_run_projection_with_its_runs() {
+    use baton_host::store::{RunQuery, SqliteOptions, SqliteStore, SummaryStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let live = write_runs(&store).await;
+    for statement in FORGET_RUN_PROJECTION {
+        let query = sqlx::query(statement);
+        let query = if statement.contains("$1") {
+            query.bind(20260101000004_i64)
+        } else {
+            query
+        };
+        query.execute(store.pool()).await.unwrap();
+    }
+    store.close().await;
+
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.list_runs(&RunQuery::first(10)).await.unwrap(), live);
+    // Opening again finds the rows there and keeps them.
+    store.close().await;
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.list_runs(&RunQuery::first(10)).await.unwrap(), live);
+}
+
+/// The same upgrade on PostgreSQL (its migration 000003).
+#[tokio::test]
+async fn an_older_postgres_database_gains_the_run_projection_with_its_runs() {
+    use baton_host::store::{RunQuery, SummaryStore};
+
+    let Some(db) = crate::harness::postgres().await else {
+        return;
+    };
+    let live = write_runs(&db.store).await;
+    for statement in FORGET_RUN_PROJECTION {
+        let query = sqlx::query(statement);
+        let query = if statement.contains("$1") {
+            query.bind(20260101000003_i64)
+        } else {
+            query
+        };
+        query.execute(db.store.pool()).await.unwrap();
+    }
+    let reopened = db.reopen().await;
+    assert_eq!(
+        reopened.list_runs(&RunQuery::first(10)).await.unwrap(),
+        live
+    );
+    reopened.close().await;
+}

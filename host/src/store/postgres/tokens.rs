@@ -1,0 +1,46 @@
+//! API tokens on PostgreSQL.
+
+use sqlx::types::Json as SqlJson;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::store::error::StoreError;
+use crate::store::event::normalize_time;
+use crate::store::token::{NewToken, TokenRecord};
+use crate::store::{TokenStore, rows, sql};
+
+impl TokenStore for PgStore {
+    async fn put_token(&self, token: &NewToken) -> Result<(), StoreError> {
+        token.validate()?;
+        sqlx::query(sql::INSERT_TOKEN)
+            .bind(token.id)
+            .bind(&token.hash)
+            .bind(SqlJson(token.scopes_json()))
+            .bind(&token.label)
+            .bind(normalize_time(token.created_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(sql::TOKEN_BY_HASH)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(sql::LIST_TOKENS).fetch_all(&self.pool).await?;
+        rows.iter().map(rows::token).collect()
+    }
+
+    async fn delete_token(&self, id: Uuid) -> Result<bool, StoreError> {
+        let done = sqlx::query(sql::DELETE_TOKEN)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

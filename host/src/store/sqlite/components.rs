@@ -1,0 +1,69 @@
+//! Uploaded components on SQLite.
+
+use super::SqliteStore;
+use crate::store::component::{Component, ComponentMeta, NewComponent};
+use crate::store::error::{StoreError, non_negative};
+use crate::store::event::normalize_time;
+use crate::store::rows::{self, Columns};
+use crate::store::{ComponentStore, sql};
+
+impl ComponentStore for SqliteStore {
+    async fn put_component(&self, component: &NewComponent) -> Result<bool, StoreError> {
+        component.validate()?;
+        let info = serde_json::to_string(&component.info)
+            .map_err(|e| StoreError::Corrupt(format!("info does not serialize: {e}")))?;
+        let done = sqlx::query(sql::INSERT_COMPONENT)
+            .bind(&component.digest)
+            .bind(&component.wasm)
+            .bind(&component.name)
+            .bind(&component.version)
+            .bind(info)
+            .bind(normalize_time(component.uploaded_at))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn component(&self, digest: &str) -> Result<Option<Component>, StoreError> {
+        let row = sqlx::query(sql::COMPONENT)
+            .bind(digest)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|row| {
+            Ok(Component {
+                meta: rows::component_meta(&row)?,
+                wasm: row.bytes("wasm")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_components(&self) -> Result<Vec<ComponentMeta>, StoreError> {
+        let rows = sqlx::query(sql::LIST_COMPONENTS)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::component_meta).collect()
+    }
+
+    async fn delete_component(&self, digest: &str) -> Result<bool, StoreError> {
+        // The write transaction holds SQLite's one write lock: no procedure can be defined on
+        // the component between the count and the delete.
+        let mut tx = self.begin_write().await?;
+        let users: i64 = sqlx::query_scalar(sql::COMPONENT_USERS)
+            .bind(digest)
+            .fetch_one(&mut *tx)
+            .await?;
+        if users > 0 {
+            return Err(StoreError::ComponentInUse {
+                digest: digest.to_owned(),
+                procedures: non_negative(users, "count")?,
+            });
+        }
+        let done = sqlx::query(sql::DELETE_COMPONENT)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
