@@ -1,5 +1,5 @@
 //! The conduct verbs. Whatever the steps did, a verb that ran answers 200 with the
-//! [`ConductOutcome`] (DESIGN §6); only a refusal before anything ran is an error. With
+//! [`ConductOutcome`] (docs/procedures.md#outcome); only a refusal before anything ran is an error. With
 //! `?wait=false` the verb is checked (the procedure exists, is in the right status, is not
 //! being conducted here, the boundary fits; a waited verb is checked the same way), then runs
 //! in the background: 202 with the

@@ -3,7 +3,7 @@
 //! without parsing prose; `detail` is the human sentence, and extension members carry what the
 //! refusal is about (a step index and rule, the guest's log, the remaining hold claims).
 //!
-//! The status map (DESIGN §5): bad syntax or a bad boundary 400, no or unknown token 401, wrong
+//! The status map (docs/api.md#errors): bad syntax or a bad boundary 400, no or unknown token 401, wrong
 //! scope 403, not found 404, wrong status / version conflict / in use 409, body too large 413,
 //! a well-formed request the domain or the sandbox refuses 422, the host's own failure 500.
 //! Besides: a known path with another method 405, and 503 past a request's deadline or while

@@ -1,4 +1,4 @@
-//! The conductor: conduct, try-conduct and reconduct (DESIGN §6), cooperative hold and abort at
+//! The conductor: conduct, try-conduct and reconduct (docs/procedures.md#conduct-verbs), cooperative hold and abort at
 //! step boundaries, and restart recovery.
 //!
 //! - conduct / try-conduct call the guest once, before anything has an effect: resolve → safety

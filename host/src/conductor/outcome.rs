@@ -1,5 +1,5 @@
 //! What a conduct verb returns when it ran: always a body, never an HTTP error, for step and
-//! lifecycle outcomes (DESIGN §6). Refusals before anything ran are [`super::ConductError`]s.
+//! lifecycle outcomes (docs/procedures.md#outcome). Refusals before anything ran are [`super::ConductError`]s.
 
 use serde::Serialize;
 use uuid::Uuid;

@@ -1,4 +1,4 @@
-//! The safety check before start + pin (DESIGN §7): a pure judgement of a resolved step list
+//! The safety check before start + pin (docs/safety.md#rules): a pure judgement of a resolved step list
 //! against the device catalog. Nothing is read or written; a violation refuses the conduct with
 //! the step index and the rule, and the procedure stays Defined.
 //!

@@ -1,4 +1,4 @@
-//! The import allow-list (DESIGN §3), checked at load so a scientist gets a message naming the
+//! The import allow-list (docs/contract.md#imports), checked at load so a scientist gets a message naming the
 //! offending import instead of a linker error: `baton:procedure/*` at exactly the contract's
 //! version, and the WASI interfaces a Rust guest's std pulls in (`wasi:io`, `wasi:cli`,
 //! `wasi:clocks`, `wasi:random`, and `wasi:filesystem`, harmless without preopens). Anything else

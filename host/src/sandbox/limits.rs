@@ -1,5 +1,5 @@
 //! Limits: what one guest call may consume, and the pool they size. The defaults fit the 2-core /
-//! 24 GiB hosts baton runs on (see ../shared/notes/wasmtime-measured.md): 64 concurrent calls of
+//! 24 GiB hosts baton runs on (see docs/sandbox.md#limits): 64 concurrent calls of
 //! at most 128 MiB guest memory each, a fuel budget that covers a 300 000-step plan yet stops a
 //! runaway loop in a fraction of a second, and output caps that bound what the host copies out.
 

@@ -12,7 +12,7 @@
 //!
 //! The traits use `async fn` (static dispatch, no boxing on the journal's hot path) and are
 //! therefore not dyn-compatible; runtime choice of backend is the closed enum [`AnyStore`],
-//! which [`open`] returns from a URL. Generic code (the conformance suite, the command handler)
+//! which [`open`] returns from a URL. Generic code (the conformance suite, the application layer)
 //! takes `S: Store`. [`Observed`] wraps any store to report appends to a [`StoreObserver`].
 //!
 //! Every append updates the projections in its own transaction, so a read model can never lag

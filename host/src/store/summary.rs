@@ -6,7 +6,7 @@
 //!
 //! Refolding costs a read of the stream per append. Procedure and run streams are short (the
 //! step list and the journal are kept out of them), so this buys a projection that is correct
-//! by construction for raw appends as well as for the command handler.
+//! by construction for raw appends as well as for the application layer.
 //!
 //! This module holds the rows, the queries and pages, and the folding; the backends hold only
 //! the SQL that reads and writes the rows.

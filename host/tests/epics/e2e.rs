@@ -321,7 +321,7 @@ async fn an_ioc_down_from_the_start_holds_on_timeout_and_a_reconduct_while_still
     assert_eq!(held["failure"]["class"], "timeout", "{held}");
     assert_eq!(held["failure"]["target"], val.as_str());
 
-    // DESIGN §6: a reconduct's failure aborts. An operator who reconducts before the IOC is
+    // docs/procedures.md#reconduct: a reconduct's failure aborts. An operator who reconducts before the IOC is
     // back ends the procedure; the README says so.
     let aborted = conduct(&host, &id, "reconduct").await;
     assert_eq!(aborted["status"], "Aborted", "{aborted}");

@@ -1,4 +1,4 @@
-//! The Procedure aggregate (DESIGN §5): events, state, `decide` and `evolve`.
+//! The Procedure aggregate (docs/procedures.md#procedure): events, state, `decide` and `evolve`.
 //!
 //! Statuses `Defined -> Running <-> Held -> Completed | Aborted | Truncated`. Start and pin are
 //! one command producing `[ProcedureStarted, ResolvedStepsRecorded]` for one atomic append.

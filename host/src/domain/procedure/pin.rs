@@ -1,5 +1,5 @@
 //! The pin: what a start records about the steps it will run. The steps themselves live in a
-//! pinned-steps table keyed by their content hash (DESIGN §9), so folding a stream never parses
+//! pinned-steps table keyed by their content hash (docs/storage.md#pins), so folding a stream never parses
 //! a step list; the pin carries the hash, the count and the provenance of the resolution.
 
 use serde::{Deserialize, Serialize};

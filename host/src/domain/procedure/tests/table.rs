@@ -8,7 +8,7 @@ use time::Duration;
 use super::*;
 use crate::domain::iteration::IterationConflict;
 
-/// The transition table of DESIGN §5, written out independently of `allowed_from`.
+/// The transition table of docs/procedures.md#commands, written out independently of `allowed_from`.
 fn allowed(kind: ProcedureCommandKind, status: ProcedureStatus) -> bool {
     use ProcedureCommandKind as K;
     use ProcedureStatus as S;
