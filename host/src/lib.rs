@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod conductor;
+pub mod documents;
 pub mod domain;
 pub mod ports;
 pub mod sandbox;
