@@ -135,7 +135,12 @@ fn exporting_twice_gives_identical_documents() {
         assert_eq!(first, second, "{}", scenario.name);
         assert_eq!(jsonl(&first), jsonl(&second), "{}", scenario.name);
         let uids: BTreeSet<_> = first.documents.iter().map(Document::uid).collect();
-        assert_eq!(uids.len(), first.documents.len(), "{}: uids are unique", scenario.name);
+        assert_eq!(
+            uids.len(),
+            first.documents.len(),
+            "{}: uids are unique",
+            scenario.name
+        );
     }
 }
 
@@ -145,7 +150,10 @@ fn documents_come_in_causal_order() {
         let export = scenario.export();
         let docs = &export.documents;
         assert!(matches!(docs[0], Document::Start(_)), "{}", scenario.name);
-        let stops = docs.iter().filter(|d| matches!(d, Document::Stop(_))).count();
+        let stops = docs
+            .iter()
+            .filter(|d| matches!(d, Document::Stop(_)))
+            .count();
         assert!(stops <= 1);
         if stops == 1 {
             assert!(matches!(docs.last(), Some(Document::Stop(_))));
@@ -167,7 +175,11 @@ fn documents_come_in_causal_order() {
                     );
                     let n = seq.entry(stream_of[&e.descriptor].clone()).or_insert(0);
                     *n += 1;
-                    assert_eq!(e.seq_num, *n, "{}: seq_num counts from 1 per stream", scenario.name);
+                    assert_eq!(
+                        e.seq_num, *n,
+                        "{}: seq_num counts from 1 per stream",
+                        scenario.name
+                    );
                     // Every data key is described, with a timestamp.
                     assert_eq!(
                         e.data.keys().collect::<Vec<_>>(),
@@ -237,7 +249,10 @@ fn keys_are_sanitised_and_sources_keep_the_channel() {
         value[1]["hints"]["dimensions"],
         json!([[["sim_my"], "primary"], [["sim_mx"], "primary"]])
     );
-    assert_eq!(value[1]["baton"]["observed_reads"], json!([["sim:mx.RBV", 0.0]]));
+    assert_eq!(
+        value[1]["baton"]["observed_reads"],
+        json!([["sim:mx.RBV", 0.0]])
+    );
     assert_eq!(value[1]["baton"]["pin"]["step_count"], json!(14));
 }
 
@@ -266,26 +281,54 @@ fn the_primary_stream_holds_what_the_journal_says() {
                 })
                 .unwrap()
         };
-        assert_eq!(event.data["sim_mx"], json!(scenarios::readback_of(last("sim:mx"))));
-        assert_eq!(event.data["sim_my"], json!(scenarios::readback_of(last("sim:my"))));
+        assert_eq!(
+            event.data["sim_mx"],
+            json!(scenarios::readback_of(last("sim:mx")))
+        );
+        assert_eq!(
+            event.data["sim_my"],
+            json!(scenarios::readback_of(last("sim:my")))
+        );
         assert_eq!(event.data["sim_det_counts"], json!(100 + index));
     }
 }
 
+/// Exit status, baton status, primary events, interruption events.
+type ExpectedStop = (ExitStatus, &'static str, u64, u64);
+type Case = (fn() -> Scenario, Option<ExpectedStop>);
+
 #[test]
 fn stops_map_baton_statuses_and_count_events() {
-    let cases: [(fn() -> Scenario, Option<(ExitStatus, &str, u64, u64)>); 8] = [
-        (scenarios::grid, Some((ExitStatus::Success, "Completed", 6, 0))),
-        (scenarios::energy, Some((ExitStatus::Success, "Completed", 4, 0))),
+    let cases: [Case; 8] = [
+        (
+            scenarios::grid,
+            Some((ExitStatus::Success, "Completed", 6, 0)),
+        ),
+        (
+            scenarios::energy,
+            Some((ExitStatus::Success, "Completed", 4, 0)),
+        ),
         // 3 points in row 0, 1 in row 1 before the fault, then the replay from step 9: 3.
         (
             scenarios::held_then_reconducted,
             Some((ExitStatus::Success, "Completed", 3 + 1 + 3, 4)),
         ),
-        (scenarios::aborted_by_operator, Some((ExitStatus::Abort, "Aborted", 2, 0))),
-        (scenarios::aborted_while_held, Some((ExitStatus::Abort, "Aborted", 1, 1))),
-        (scenarios::aborted_on_failure, Some((ExitStatus::Fail, "Aborted", 1, 0))),
-        (scenarios::truncated, Some((ExitStatus::Fail, "Truncated", 1, 1))),
+        (
+            scenarios::aborted_by_operator,
+            Some((ExitStatus::Abort, "Aborted", 2, 0)),
+        ),
+        (
+            scenarios::aborted_while_held,
+            Some((ExitStatus::Abort, "Aborted", 1, 1)),
+        ),
+        (
+            scenarios::aborted_on_failure,
+            Some((ExitStatus::Fail, "Aborted", 1, 0)),
+        ),
+        (
+            scenarios::truncated,
+            Some((ExitStatus::Fail, "Truncated", 1, 1)),
+        ),
         (scenarios::running, None),
     ];
     for (make, expected) in cases {
@@ -293,7 +336,11 @@ fn stops_map_baton_statuses_and_count_events() {
         let export = scenario.export();
         let stop = stop_of(&export);
         let Some((exit, status, primary, interruptions)) = expected else {
-            assert!(stop.is_none(), "{}: a running procedure has no stop", scenario.name);
+            assert!(
+                stop.is_none(),
+                "{}: a running procedure has no stop",
+                scenario.name
+            );
             continue;
         };
         let stop = stop.unwrap_or_else(|| panic!("{}: no stop", scenario.name));
@@ -322,7 +369,12 @@ fn stops_map_baton_statuses_and_count_events() {
         if status == "Truncated" {
             assert!(stop.reason.starts_with("truncated: "), "{}", stop.reason);
         }
-        assert!(export.gaps.is_empty(), "{}: {:?}", scenario.name, export.gaps);
+        assert!(
+            export.gaps.is_empty(),
+            "{}: {:?}",
+            scenario.name,
+            export.gaps
+        );
     }
 }
 
@@ -357,10 +409,18 @@ fn holds_and_resumes_are_interruptions_with_their_boundary() {
 #[test]
 fn unmappable_rows_are_reported_never_dropped() {
     let export = scenarios::unmappable().export();
-    let gaps: Vec<(u64, u32)> = export.gaps.iter().map(|g| (g.sequence, g.step_index)).collect();
+    let gaps: Vec<(u64, u32)> = export
+        .gaps
+        .iter()
+        .map(|g| (g.sequence, g.step_index))
+        .collect();
     // Rows 1–4 are steps 0 and 1 (marker + ok each); then the four bad rows.
     assert_eq!(gaps, [(5, 2), (6, 99), (7, 3), (8, 4)], "{:?}", export.gaps);
-    assert!(export.gaps[0].reason.contains("does not decode"), "{}", export.gaps[0].reason);
+    assert!(
+        export.gaps[0].reason.contains("does not decode"),
+        "{}",
+        export.gaps[0].reason
+    );
     assert!(export.gaps[1].reason.contains("outside the pin"));
     assert!(export.gaps[2].reason.contains("is a setpoint"));
     assert!(export.gaps[3].reason.contains("without recorded results"));

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::keys::{self, Keys, Source};
 use super::model::{
-    BatonStart, BatonStop, ComponentProvenance, DataKey, Descriptor, Document, Event,
-    ExitStatus, PinProvenance, RunStart, RunStop, StartHints,
+    BatonStart, BatonStop, ComponentProvenance, DataKey, Descriptor, Document, Event, ExitStatus,
+    PinProvenance, RunStart, RunStop, StartHints,
 };
 use super::{DocumentsError, Export, Gap, INTERRUPTIONS, PRIMARY, ProcedureRecord};
 use crate::domain::observation::Observation;
@@ -303,12 +303,7 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn acquisition(
-        &mut self,
-        row: &JournalRecord,
-        device: &str,
-        results: BTreeMap<String, Value>,
-    ) {
+    fn acquisition(&mut self, row: &JournalRecord, device: &str, results: BTreeMap<String, Value>) {
         let at = super::epoch_seconds(row.entry.at);
         let mut keys = BTreeMap::new();
         let mut data = BTreeMap::new();
@@ -346,10 +341,8 @@ impl<'a> Walk<'a> {
             ("interruption".to_owned(), keys::plain(&text)),
             ("boundary".to_owned(), keys::plain(&boundary)),
         ]);
-        let timestamps = BTreeMap::from([
-            ("interruption".to_owned(), at),
-            ("boundary".to_owned(), at),
-        ]);
+        let timestamps =
+            BTreeMap::from([("interruption".to_owned(), at), ("boundary".to_owned(), at)]);
         self.emit(INTERRUPTIONS, at, keys, data, timestamps);
     }
 
@@ -370,9 +363,10 @@ impl<'a> Walk<'a> {
         } else {
             &mut self.interruptions
         };
-        let described = stream.descriptor.as_ref().is_some_and(|(_, described)| {
-            keys.iter().all(|(k, v)| described.get(k) == Some(v))
-        });
+        let described = stream
+            .descriptor
+            .as_ref()
+            .is_some_and(|(_, described)| keys.iter().all(|(k, v)| described.get(k) == Some(v)));
         if !described {
             // Keys only grow: earlier columns stay described for events that lack them.
             let mut data_keys = stream
@@ -382,7 +376,10 @@ impl<'a> Walk<'a> {
                 .unwrap_or_default();
             data_keys.extend(keys);
             stream.descriptors += 1;
-            let uid = super::uid(procedure, &format!("descriptor/{name}/{}", stream.descriptors));
+            let uid = super::uid(
+                procedure,
+                &format!("descriptor/{name}/{}", stream.descriptors),
+            );
             stream.descriptor = Some((uid, data_keys.clone()));
             self.documents.push(Document::Descriptor(Descriptor {
                 uid,
@@ -398,7 +395,10 @@ impl<'a> Walk<'a> {
             &mut self.interruptions
         };
         stream.events += 1;
-        let descriptor = stream.descriptor.as_ref().map_or(Uuid::nil(), |(uid, _)| *uid);
+        let descriptor = stream
+            .descriptor
+            .as_ref()
+            .map_or(Uuid::nil(), |(uid, _)| *uid);
         let seq_num = stream.events;
         self.documents.push(Document::Event(Event {
             uid: super::uid(procedure, &format!("event/{name}/{seq_num}")),
@@ -499,7 +499,10 @@ impl<'a> Walk<'a> {
     ) {
         self.stopped = true;
         let mut num_events = BTreeMap::new();
-        for (name, stream) in [(PRIMARY, &self.primary), (INTERRUPTIONS, &self.interruptions)] {
+        for (name, stream) in [
+            (PRIMARY, &self.primary),
+            (INTERRUPTIONS, &self.interruptions),
+        ] {
             if stream.descriptors > 0 {
                 num_events.insert(name.to_owned(), stream.events);
             }

@@ -80,9 +80,7 @@ pub struct Export {
 impl Export {
     /// The documents after the first `position` (0: all of them; past the end: none).
     pub fn after(&self, position: usize) -> &[Document] {
-        self.documents
-            .get(position..)
-            .unwrap_or_default()
+        self.documents.get(position..).unwrap_or_default()
     }
 }
 

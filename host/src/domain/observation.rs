@@ -161,8 +161,10 @@ mod tests {
             arb_observed().prop_map(|r| json!({
                 "channel": "sim:det", "actuation": "physical", "answer": r
             })),
-            Just(json!({ "device": "sim:det", "command": "acquire", "actuation": "simulated",
-                "answer": { "counts": 12, "exposure": 0.1 } })),
+            Just(
+                json!({ "device": "sim:det", "command": "acquire", "actuation": "simulated",
+                "answer": { "counts": 12, "exposure": 0.1 } })
+            ),
             Just(json!({})),
         ]
     }
@@ -233,7 +235,10 @@ mod tests {
             json!({ "observed": 3 }),
         ] {
             assert!(
-                matches!(Observation::from_detail(&detail), Err(ObservationError::Malformed(_))),
+                matches!(
+                    Observation::from_detail(&detail),
+                    Err(ObservationError::Malformed(_))
+                ),
                 "{detail}"
             );
         }
@@ -251,7 +256,10 @@ mod tests {
             assert_eq!(q.as_str().parse::<Quality>().unwrap(), *q);
         }
         assert_eq!(
-            Quality::VARIANTS.iter().map(|q| q.as_str()).collect::<Vec<_>>(),
+            Quality::VARIANTS
+                .iter()
+                .map(|q| q.as_str())
+                .collect::<Vec<_>>(),
             ["good", "uncertain", "bad"]
         );
     }

@@ -12,7 +12,12 @@ pub fn repo_root() -> PathBuf {
     manifest
         .ancestors()
         .find(|dir| dir.join("tests/documents/validate.py").is_file())
-        .unwrap_or_else(|| panic!("no tests/documents/validate.py above {}", manifest.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no tests/documents/validate.py above {}",
+                manifest.display()
+            )
+        })
         .to_path_buf()
 }
 

@@ -331,7 +331,10 @@ pub fn results_for(index: usize) -> BTreeMap<String, Value> {
     BTreeMap::from([
         ("counts".to_owned(), Value::Int(100 + index as i64)),
         ("exposure".to_owned(), Value::Float(0.1)),
-        ("stats.total/sum".to_owned(), Value::Float(index as f64 * 2.5)),
+        (
+            "stats.total/sum".to_owned(),
+            Value::Float(index as f64 * 2.5),
+        ),
     ])
 }
 
@@ -387,7 +390,10 @@ pub fn held_then_reconducted() -> Scenario {
     s.run(7, 10);
     // ... a setpoint times out: try-conduct holds on a step fault.
     s.fail(10, FailureClass::Timeout);
-    s.hold(HoldCause::StepFault, "setpoint[10] sim:mx failed: timeout: not settled");
+    s.hold(
+        HoldCause::StepFault,
+        "setpoint[10] sim:mx failed: timeout: not settled",
+    );
     // Reconducted from step 9 (the operator checked the detector): the segment from the
     // acquisition at 9 is driven again.
     s.resume(9, vec![HoldCause::StepFault]);
@@ -409,7 +415,10 @@ pub fn aborted_while_held() -> Scenario {
     let mut s = Scenario::started("abort-held", grid_steps(3, 1));
     s.run(0, 3);
     s.fail(3, FailureClass::Timeout);
-    s.hold(HoldCause::StepFault, "setpoint[3] sim:mx failed: timeout: x");
+    s.hold(
+        HoldCause::StepFault,
+        "setpoint[3] sim:mx failed: timeout: x",
+    );
     s.abort("operator: giving up");
     s
 }
@@ -426,7 +435,10 @@ pub fn truncated() -> Scenario {
     let mut s = Scenario::started("truncated", grid_steps(3, 2));
     s.run(0, 3);
     s.in_flight(3);
-    s.hold(HoldCause::HostRestart, "host restarted while conducting step 3");
+    s.hold(
+        HoldCause::HostRestart,
+        "host restarted while conducting step 3",
+    );
     s.truncate("host died at step 3; ended by the operator");
     s
 }

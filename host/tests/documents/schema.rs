@@ -17,8 +17,7 @@ fn load(file: &str) -> Validator {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("schemas/event-model")
         .join(file);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     jsonschema::options()
         .with_draft(Draft::Draft202012)
