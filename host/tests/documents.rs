@@ -299,7 +299,7 @@ type Case = (fn() -> Scenario, Option<ExpectedStop>);
 
 #[test]
 fn stops_map_baton_statuses_and_count_events() {
-    let cases: [Case; 8] = [
+    let cases: [Case; 9] = [
         (
             scenarios::grid,
             Some((ExitStatus::Success, "Completed", 6, 0)),
@@ -320,6 +320,10 @@ fn stops_map_baton_statuses_and_count_events() {
         (
             scenarios::aborted_while_held,
             Some((ExitStatus::Abort, "Aborted", 1, 1)),
+        ),
+        (
+            scenarios::resumed_then_aborted,
+            Some((ExitStatus::Abort, "Aborted", 1, 3)),
         ),
         (
             scenarios::aborted_on_failure,
@@ -404,6 +408,33 @@ fn holds_and_resumes_are_interruptions_with_their_boundary() {
         .map(|e| e.data["step_index"].as_u64().unwrap())
         .collect();
     assert_eq!(indices, [2, 4, 6, 9, 9, 11, 13]);
+}
+
+#[test]
+fn a_hold_right_after_a_resume_stands_at_the_resumes_boundary() {
+    let export = scenarios::resumed_then_aborted().export();
+    let boundaries: Vec<u64> = events_of(&export, documents::INTERRUPTIONS)
+        .iter()
+        .map(|e| e.data["boundary"].as_u64().unwrap())
+        .collect();
+    assert_eq!(boundaries, [3, 1, 1]);
+}
+
+#[test]
+fn the_domain_quality_is_the_ports_quality_string_for_string() {
+    use baton_host::domain::Quality as Domain;
+    use baton_host::ports::Quality as Port;
+    for (domain, port) in [
+        (Domain::Good, Port::Good),
+        (Domain::Uncertain, Port::Uncertain),
+        (Domain::Bad, Port::Bad),
+    ] {
+        assert_eq!(domain.as_str(), port.as_str());
+        assert_eq!(
+            serde_json::to_value(domain).unwrap(),
+            serde_json::to_value(port).unwrap()
+        );
+    }
 }
 
 #[test]

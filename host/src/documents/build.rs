@@ -38,14 +38,12 @@ pub(super) fn build(record: &ProcedureRecord<'_>) -> Result<Export, DocumentsErr
     let mut journal: Vec<&JournalRecord> = record.journal.iter().collect();
     journal.sort_by_key(|r| r.sequence);
     let mut rows = journal.into_iter().peekable();
-    let mut previous: Option<&ProcedureEvent> = None;
     for (event, at) in record.events {
         let rank = rank(event);
         while let Some(row) = rows.next_if(|row| (row.entry.at, 1) < (*at, rank)) {
             walk.row(row);
         }
-        walk.event(event, *at, previous);
-        previous = Some(event);
+        walk.event(event, *at);
     }
     for row in rows {
         walk.row(row);
@@ -116,9 +114,12 @@ struct Walk<'a> {
     positions: BTreeMap<String, (&'a str, Value, OffsetDateTime)>,
     primary: Stream,
     interruptions: Stream,
-    /// The last journal row walked: where a hold left the plan, and whether an abort followed
-    /// a failed step.
-    last_row: Option<&'a JournalRecord>,
+    /// Where the plan stands: the step after the last one that ran to `ok`, the step that
+    /// failed or was left in flight, or the boundary of the last resume. A hold records it.
+    next_step: u64,
+    /// The last row walked since the last hold or resume was a failure: an abort now is the
+    /// conduct's answer to a failed step, not an operator's.
+    failed: bool,
     stopped: bool,
     documents: Vec<Document>,
     gaps: Vec<Gap>,
@@ -143,7 +144,8 @@ impl<'a> Walk<'a> {
             positions: BTreeMap::new(),
             primary: Stream::default(),
             interruptions: Stream::default(),
-            last_row: None,
+            next_step: 0,
+            failed: false,
             stopped: false,
             documents: Vec::new(),
             gaps: Vec::new(),
@@ -227,11 +229,15 @@ impl<'a> Walk<'a> {
             self.gap(row, "journaled after the procedure ended".to_owned());
             return;
         }
-        self.last_row = Some(row);
+        let index = row.entry.step_index;
+        self.failed = matches!(row.entry.result, StepResult::Failed(_));
+        self.next_step = match row.entry.result {
+            StepResult::Ok => u64::from(index) + 1,
+            StepResult::InFlight | StepResult::Failed(_) => u64::from(index),
+        };
         if row.entry.result != StepResult::Ok {
             return;
         }
-        let index = row.entry.step_index;
         let Some(step) = self.record.steps.get(index as usize) else {
             self.gap(
                 row,
@@ -410,29 +416,15 @@ impl<'a> Walk<'a> {
         }));
     }
 
-    fn event(
-        &mut self,
-        event: &ProcedureEvent,
-        at: OffsetDateTime,
-        previous: Option<&ProcedureEvent>,
-    ) {
+    fn event(&mut self, event: &ProcedureEvent, at: OffsetDateTime) {
         if self.stopped {
             return;
         }
         match event {
             ProcedureEvent::Held(held) => {
-                // Where a reconduct would pick up: after the last step that ran to `ok`, or at
-                // the step that failed or was left in flight.
-                let boundary = self.last_row.map_or(0, |row| {
-                    let index = u64::from(row.entry.step_index);
-                    if row.entry.result == StepResult::Ok {
-                        index + 1
-                    } else {
-                        index
-                    }
-                });
+                self.failed = false;
                 let text = format!("hold: {} ({})", held.reason, held.cause);
-                self.interruption(text, boundary, at);
+                self.interruption(text, self.next_step, at);
             }
             ProcedureEvent::Resumed(resumed) => {
                 let released: Vec<&str> = resumed.released.iter().map(|c| c.as_str()).collect();
@@ -441,6 +433,8 @@ impl<'a> Walk<'a> {
                     resumed.cause,
                     released.join(", ")
                 );
+                self.failed = false;
+                self.next_step = resumed.boundary;
                 self.interruption(text, resumed.boundary, at);
             }
             ProcedureEvent::Completed(done) => {
@@ -455,11 +449,7 @@ impl<'a> Walk<'a> {
             ProcedureEvent::Aborted(aborted) => {
                 // A conduct aborts on a failed step right after journaling the failure; an
                 // operator's abort comes at a step boundary or while held.
-                let after_failure = !matches!(previous, Some(ProcedureEvent::Held(_)))
-                    && self
-                        .last_row
-                        .is_some_and(|row| matches!(row.entry.result, StepResult::Failed(_)));
-                let status = if after_failure {
+                let status = if self.failed {
                     ExitStatus::Fail
                 } else {
                     ExitStatus::Abort

@@ -423,6 +423,22 @@ pub fn aborted_while_held() -> Scenario {
     s
 }
 
+/// Resumed after a failure, then aborted by the operator before any step ran: `abort`, and a
+/// hold at that point would have stood at the resume's boundary.
+pub fn resumed_then_aborted() -> Scenario {
+    let mut s = Scenario::started("resumed-abort", grid_steps(3, 1));
+    s.run(0, 3);
+    s.fail(3, FailureClass::Timeout);
+    s.hold(
+        HoldCause::StepFault,
+        "setpoint[3] sim:mx failed: timeout: x",
+    );
+    s.resume(1, vec![HoldCause::StepFault]);
+    s.hold(HoldCause::Operator, "look first");
+    s.abort("operator: giving up");
+    s
+}
+
 pub fn aborted_on_failure() -> Scenario {
     let mut s = Scenario::started("failure-abort", grid_steps(3, 2));
     s.run(0, 4);
@@ -484,6 +500,7 @@ pub fn all() -> Vec<Scenario> {
         held_then_reconducted(),
         aborted_by_operator(),
         aborted_while_held(),
+        resumed_then_aborted(),
         aborted_on_failure(),
         truncated(),
         running(),
