@@ -1,7 +1,8 @@
 //! baton-host: the host side of baton. Layers, inside out (an inner layer never imports an outer
 //! one): `domain` (pure), `sandbox` (wasmtime), `store` (event store, journal, projections),
 //! `ports` (devices), `conductor` (orchestration), `api` (HTTP), `cli` (the `baton` binary's
-//! commands).
+//! commands). `documents` (pure) turns a procedure's events and journal into event-model
+//! documents.
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod api;
