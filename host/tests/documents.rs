@@ -11,6 +11,8 @@ mod python;
 mod scenarios;
 #[path = "documents/schema.rs"]
 mod schema;
+#[path = "documents/store.rs"]
+mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
