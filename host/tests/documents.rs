@@ -7,6 +7,8 @@
 
 #[path = "documents/python.rs"]
 mod python;
+#[path = "documents/random.rs"]
+mod random;
 #[path = "documents/scenarios.rs"]
 mod scenarios;
 #[path = "documents/schema.rs"]
