@@ -18,9 +18,11 @@ pub mod safety;
 pub mod sim;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
-use crate::domain::{Action, Criterion, FailureClass, Setpoint, Value};
+use crate::domain::{Action, Criterion, FailureClass, Setpoint};
+
+/// A reading and its quality are domain values: the journal records them as observations.
+pub use crate::domain::{Quality, Reading};
 
 pub use catalog::{Catalog, CatalogError, PortKind, RouteEntry, Timeouts};
 pub use error::{PortError, PortResult};
@@ -29,67 +31,20 @@ pub use router::{CheckOutcome, RouteError, RouteInfo, Router, RouterSettings};
 pub use safety::{SafetyRule, SafetyViolation};
 pub use sim::{SimConfig, SimPort};
 
-/// How far a reported value can be trusted (the EPICS alarm severity, folded to three levels).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Quality {
-    Good,
-    /// The device reports the value but flags it (a minor alarm, a stale cache).
-    Uncertain,
-    /// The device says the value is not to be trusted (a major alarm, invalid).
-    Bad,
-}
-
-impl Quality {
-    pub fn as_str(self) -> &'static str {
-        self.into()
+/// Judges a reading the way a check does: only a `Good` reading can pass (anything else is
+/// `BadQuality`), and a value that does not satisfy the criterion is `CriterionMismatch`, as is
+/// a malformed criterion.
+pub fn judge(reading: &Reading, criterion: &Criterion) -> PortResult<()> {
+    if reading.quality != Quality::Good {
+        return Err(PortError::bad_quality(format!(
+            "value {:?} reported with {} quality",
+            reading.value,
+            reading.quality.as_str()
+        )));
     }
-}
-
-/// A value read from a channel, with its quality.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Reading {
-    pub value: Value,
-    pub quality: Quality,
-}
-
-impl Reading {
-    pub fn good(value: Value) -> Self {
-        Reading {
-            value,
-            quality: Quality::Good,
-        }
-    }
-
-    /// Judges the reading the way a check does: only a `Good` reading can pass (anything else is
-    /// `BadQuality`), and a value that does not satisfy the criterion is `CriterionMismatch`,
-    /// as is a malformed criterion.
-    pub fn judge(&self, criterion: &Criterion) -> PortResult<()> {
-        if self.quality != Quality::Good {
-            return Err(PortError::bad_quality(format!(
-                "value {:?} reported with {} quality",
-                self.value,
-                self.quality.as_str()
-            )));
-        }
-        criterion
-            .evaluate(&self.value)
-            .map_err(|e| PortError::new(FailureClass::CriterionMismatch, e.to_string()))
-    }
+    criterion
+        .evaluate(&reading.value)
+        .map_err(|e| PortError::new(FailureClass::CriterionMismatch, e.to_string()))
 }
 
 /// A device port: the sim beamline, or (later) EPICS Channel Access.

@@ -384,7 +384,7 @@ impl Router {
                     return (route.kind, outcome);
                 }
             };
-            let judged = reading.judge(&check.criterion);
+            let judged = super::judge(&reading, &check.criterion);
             let now = Instant::now();
             match (judged, until) {
                 (Err(_), Some(until)) if now < until => {

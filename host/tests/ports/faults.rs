@@ -112,7 +112,9 @@ async fn a_bad_quality_fault_reports_bad_readings_and_fails_checks_and_readbacks
         tolerance: 1.0,
     };
     assert_eq!(
-        reading.judge(&criterion).unwrap_err().class,
+        baton_host::ports::judge(&reading, &criterion)
+            .unwrap_err()
+            .class,
         FailureClass::BadQuality
     );
 
