@@ -21,7 +21,7 @@ use super::outcome::{Halt, StepFailure};
 use super::stop::{ConductHandle, StopRequest};
 use crate::domain::observation::Observation;
 use crate::domain::{ActuationKind, FailureClass, Step, StepKind};
-use crate::ports::Router;
+use crate::ports::{PortError, Router};
 use crate::store::{EventStore, JournalEntry, StepJournal, StepResult, StoreError};
 
 /// How often a walk checks that nobody else (an operator on another host, restart recovery)
@@ -234,7 +234,7 @@ struct Refused {
 }
 
 impl Refused {
-    fn new(error: crate::ports::PortError) -> Refused {
+    fn new(error: PortError) -> Refused {
         Refused {
             class: error.class,
             message: error.message,
