@@ -13,11 +13,14 @@ use baton_host::app;
 use baton_host::conductor::{
     ConductError, ConductOutcome, Conductor, OperatorStop, StopRequest, Verb,
 };
+use baton_host::domain::observation::Observation;
 use baton_host::domain::procedure::{
     DefineProcedure, Procedure, ProcedureCommand, ProcedureError, ProcedureStatus,
 };
 use baton_host::domain::run::{Run, RunCommand};
-use baton_host::domain::{ActuationKind, FailureClass, HoldCause, StepKind, Value};
+use baton_host::domain::{
+    ActuationKind, FailureClass, HoldCause, Quality, Reading, StepKind, Value,
+};
 use baton_host::ports::sim::SimPort;
 use baton_host::ports::{Catalog, Router};
 use baton_host::sandbox::{Sandbox, SandboxConfig};
@@ -249,6 +252,65 @@ async fn conduct_runs_every_step_journals_markers_and_completes_simulated() {
     );
     assert_eq!(b.read("sim:mx.rbv").await, Value::Float(1.0));
     assert_eq!(b.read("sim:my.rbv").await, Value::Float(2.0));
+
+    // What each outcome observed, beside the detail keys it always had.
+    let journal = b.journal(id).await;
+    for marker in journal
+        .iter()
+        .filter(|r| r.entry.result == StepResult::InFlight)
+    {
+        assert_eq!(observed(marker), None, "a marker observes nothing");
+    }
+    let set_x = &journal[1].entry.detail;
+    assert_eq!(set_x["channel"], "sim:mx");
+    assert_eq!(set_x["actuation"], "simulated");
+    assert!(set_x.get("answer").is_none(), "{set_x}");
+    // The setpoint with a readback: its target and the good readback it settled on, within
+    // the tolerance (0.01) of the target.
+    match observed(&journal[1]) {
+        Some(Observation::Setpoint {
+            target,
+            readback: Some(Reading { value, quality }),
+        }) => {
+            assert_eq!(target, Value::Float(1.0));
+            assert_eq!(quality, Quality::Good);
+            assert!((number(&value) - 1.0).abs() <= 0.01, "{value:?}");
+        }
+        other => panic!("step 0 observed {other:?}"),
+    }
+    // The acquisition: typed results, and the same counts in the untyped answer as before.
+    let acquired = &journal[3].entry.detail;
+    assert_eq!(acquired["device"], "sim:det");
+    assert_eq!(acquired["command"], "acquire");
+    let Some(Observation::Action { results }) = observed(&journal[3]) else {
+        panic!("step 1 observed no results: {acquired}");
+    };
+    let Value::Int(counts) = results["counts"] else {
+        panic!("counts are not an int: {results:?}");
+    };
+    assert_eq!(acquired["answer"]["counts"].as_i64(), Some(counts));
+    assert_eq!(results["exposure_s"], Value::Float(0.1));
+    assert_eq!(results["detector"], Value::Text("sim:det".into()));
+    assert!(matches!(results["frame"], Value::Int(0)), "{results:?}");
+    // The setpoint without a readback: its target alone.
+    assert_eq!(
+        observed(&journal[5]),
+        Some(Observation::Setpoint {
+            target: Value::Float(2.0),
+            readback: None
+        })
+    );
+}
+
+/// The observation a journal row recorded, if any.
+fn observed(record: &JournalRecord) -> Option<Observation> {
+    Observation::from_detail(&record.entry.detail).expect("a well-formed observation")
+}
+
+fn number(value: &Value) -> f64 {
+    value
+        .as_number()
+        .unwrap_or_else(|| panic!("{value:?} is not a number"))
 }
 
 #[tokio::test]
@@ -274,6 +336,29 @@ async fn an_example_procedure_conducts_end_to_end() {
         .filter(|r| r.entry.step_kind == StepKind::Action && r.entry.result == StepResult::Ok)
         .count();
     assert_eq!(acquisitions, 6, "one acquisition per grid point");
+    // Every outcome observed something of its own kind; every setpoint of the scan names a
+    // readback, so each recorded the good reading it settled on.
+    for record in b.journal(id).await {
+        if record.entry.result != StepResult::Ok {
+            continue;
+        }
+        match (record.entry.step_kind, observed(&record)) {
+            (
+                StepKind::Setpoint,
+                Some(Observation::Setpoint {
+                    target,
+                    readback: Some(readback),
+                }),
+            ) => {
+                assert_eq!(readback.quality, Quality::Good);
+                assert!((number(&readback.value) - number(&target)).abs() < 1e-6);
+            }
+            (StepKind::Action, Some(Observation::Action { results })) => {
+                assert!(matches!(results["counts"], Value::Int(_)), "{results:?}");
+            }
+            (kind, other) => panic!("a {kind:?} step observed {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -282,9 +367,17 @@ async fn checks_are_journaled_with_an_outcome_only() {
     let id = b.script("set sim:mx 3; within sim:mx.rbv 3 0.01").await;
     let outcome = b.conductor.conduct(id, Verb::Conduct).await.unwrap();
     assert_completed(&outcome, 2);
+    let journal = b.journal(id).await;
+    assert_eq!(shape(&journal), [(0, "in_flight"), (0, "ok"), (1, "ok")]);
+    // The check records the reading it judged, value and quality; `answer` keeps it as before.
+    let Some(Observation::Check { reading }) = observed(&journal[2]) else {
+        panic!("the check observed no reading: {:?}", journal[2]);
+    };
+    assert_eq!(reading.quality, Quality::Good);
+    assert!((number(&reading.value) - 3.0).abs() <= 0.01, "{reading:?}");
     assert_eq!(
-        shape(&b.journal(id).await),
-        [(0, "in_flight"), (0, "ok"), (1, "ok")]
+        journal[2].entry.detail["answer"],
+        serde_json::to_value(&reading).unwrap()
     );
 }
 
@@ -370,6 +463,17 @@ async fn try_conduct_holds_on_a_check_failure() {
         b.read("sim:my.rbv").await,
         Value::Float(0.0),
         "nothing after the check ran"
+    );
+    // A failed check records the reading that failed it (the motor is at 1, not within 0.1
+    // of 5), though the step is not `ok`.
+    let journal = b.journal(id).await;
+    let failed = journal.last().unwrap();
+    assert_eq!(failed.entry.result.as_str(), "failed");
+    assert_eq!(
+        observed(failed),
+        Some(Observation::Check {
+            reading: Reading::good(Value::Float(1.0))
+        })
     );
 }
 

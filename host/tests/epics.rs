@@ -173,11 +173,16 @@ async fn put_with_completion_waits_for_the_busy_detector() {
     assert_eq!(value(&port, &busy).await, Value::Text("Idle".into()));
     assert_eq!(float(&port, &ioc.pv("DET:AcquireTime")).await, 0.5);
     assert_eq!(
-        answer["results"]["array_counter"],
+        answer.answer["results"]["array_counter"],
         serde_json::json!(before + 1)
     );
-    assert_eq!(answer["command"], "acquire");
-    assert!(answer.get("unread").is_none(), "{answer}");
+    assert_eq!(answer.answer["command"], "acquire");
+    assert!(answer.answer.get("unread").is_none(), "{:?}", answer.answer);
+    // The catalog's results, typed: the longin counter is an int.
+    assert_eq!(
+        answer.results,
+        std::collections::BTreeMap::from([("array_counter".to_owned(), Value::Int(before + 1))])
+    );
     watcher.await.unwrap();
     assert!(
         busy_seen_while_pending.load(Ordering::SeqCst) > 0,
@@ -245,7 +250,14 @@ async fn the_router_waits_for_a_lagging_readback_and_times_out_when_it_does_not_
     };
     let (kind, result) = bounded("router write", router.write(&sp)).await;
     assert_eq!(kind, ActuationKind::Physical);
-    result.unwrap();
+    // The readback the write settled on: good, within tolerance, and what the IOC still says.
+    let settled = result.unwrap().expect("the settled readback");
+    assert_eq!(settled.quality, Quality::Good);
+    let Value::Float(settled) = settled.value else {
+        panic!("{rbv} settled on {:?}", settled.value);
+    };
+    assert!((settled - target).abs() <= 1e-6, "{settled}");
+    assert_eq!(float(&port, &rbv).await, settled);
     assert!((float(&port, &rbv).await - target).abs() <= 1e-6);
 
     // A readback that lags longer than the settle time is a Timeout.
@@ -567,7 +579,7 @@ async fn the_catalog_routes_epics_channels_to_a_physical_port() {
     };
     let (kind, result) = bounded("catalog write", router.write(&step)).await;
     assert_eq!(kind, ActuationKind::Physical);
-    result.unwrap();
+    assert_eq!(result.unwrap(), Some(Reading::good(Value::Float(-4.5))));
     let (_, reading) = bounded("catalog read", router.read(&rbv)).await;
     assert_eq!(reading.unwrap(), Reading::good(Value::Float(-4.5)));
 

@@ -5,6 +5,10 @@
 //! is durable before the next effect starts, at one commit per step. Checks are pure reads and
 //! get an outcome only. Indices are absolute in the pinned list, so a replayed journal lines up
 //! with the original.
+//!
+//! An `ok` outcome records what the step observed ([`Observation`], under `detail.observed`): a
+//! setpoint's target and settled readback, a check's reading, an action's typed results. A
+//! failed check records the reading it judged too, so the journal says what value failed.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -15,8 +19,9 @@ use uuid::Uuid;
 
 use super::outcome::{Halt, StepFailure};
 use super::stop::{ConductHandle, StopRequest};
+use crate::domain::observation::Observation;
 use crate::domain::{ActuationKind, FailureClass, Step, StepKind};
-use crate::ports::Router;
+use crate::ports::{PortError, Router};
 use crate::store::{EventStore, JournalEntry, StepJournal, StepResult, StoreError};
 
 /// How often a walk checks that nobody else (an operator on another host, restart recovery)
@@ -141,7 +146,7 @@ pub(crate) async fn execute_from<J: StepJournal + EventStore>(
                 kind,
                 StepResult::InFlight,
                 None,
-                detail(step, None),
+                detail(step),
             ));
             if let Err(end) = flush(journal, &mut pending, step_index).await {
                 walk.end = end;
@@ -151,7 +156,7 @@ pub(crate) async fn execute_from<J: StepJournal + EventStore>(
         let (dispatched_kind, result) = dispatch(router, step).await;
         walk.kind = walk.kind.join(dispatched_kind);
         match result {
-            Ok(answer) => {
+            Ok(Answered { answer, observed }) => {
                 walk.completed += 1;
                 handle
                     .completed
@@ -162,17 +167,21 @@ pub(crate) async fn execute_from<J: StepJournal + EventStore>(
                     kind,
                     StepResult::Ok,
                     None,
-                    detail(step, Some((dispatched_kind, answer))),
+                    outcome_detail(step, dispatched_kind, answer, observed.as_ref()),
                 ));
             }
-            Err((class, message)) => {
+            Err(Refused {
+                class,
+                message,
+                observed,
+            }) => {
                 pending.push(entry(
                     procedure,
                     step_index,
                     kind,
                     StepResult::Failed(class),
                     Some(message.clone()),
-                    detail(step, Some((dispatched_kind, Json::Null))),
+                    outcome_detail(step, dispatched_kind, Json::Null, observed.as_ref()),
                 ));
                 walk.end = match flush(journal, &mut pending, step_index).await {
                     Ok(()) => End::Failed(StepFailure {
@@ -209,38 +218,71 @@ async fn flush<J: StepJournal>(
         .map_err(|error| End::Journal { step_index, error })
 }
 
-/// Sends one step to the router. Ok carries the device's answer (an action's JSON, a check's
-/// reading), Err the failure class and message.
-async fn dispatch(
-    router: &Router,
-    step: &Step,
-) -> (ActuationKind, Result<Json, (FailureClass, String)>) {
+/// What a step that ran to `ok` answered: the device's answer for `detail.answer` (`Null`:
+/// none) and what it observed.
+struct Answered {
+    answer: Json,
+    observed: Option<Observation>,
+}
+
+/// Why a step failed, and what it observed on the way when that is worth keeping (a failed
+/// check's reading).
+struct Refused {
+    class: FailureClass,
+    message: String,
+    observed: Option<Observation>,
+}
+
+impl Refused {
+    fn new(error: PortError) -> Refused {
+        Refused {
+            class: error.class,
+            message: error.message,
+            observed: None,
+        }
+    }
+}
+
+/// Sends one step to the router.
+async fn dispatch(router: &Router, step: &Step) -> (ActuationKind, Result<Answered, Refused>) {
     match step {
         Step::Setpoint(sp) => {
             let (kind, result) = router.write(sp).await;
-            (
-                kind,
-                result
-                    .map(|()| Json::Null)
-                    .map_err(|e| (e.class, e.message)),
-            )
+            let result = result.map_err(Refused::new).map(|readback| Answered {
+                answer: Json::Null,
+                observed: Some(Observation::Setpoint {
+                    target: sp.value.clone(),
+                    readback,
+                }),
+            });
+            (kind, result)
         }
         Step::Check(check) => {
             let (kind, outcome) = router.check(check).await;
-            let reading = outcome
+            let answer = outcome
                 .reading
                 .as_ref()
                 .and_then(|r| serde_json::to_value(r).ok())
                 .unwrap_or(Json::Null);
+            let observed = outcome
+                .reading
+                .map(|reading| Observation::Check { reading });
             let result = match outcome.result {
-                Ok(()) => Ok(reading),
-                Err(e) => Err((e.class, e.message)),
+                Ok(()) => Ok(Answered { answer, observed }),
+                Err(e) => Err(Refused {
+                    observed,
+                    ..Refused::new(e)
+                }),
             };
             (kind, result)
         }
         Step::Action(action) => {
             let (kind, result) = router.act(action).await;
-            (kind, result.map_err(|e| (e.class, e.message)))
+            let result = result.map_err(Refused::new).map(|a| Answered {
+                answer: a.answer,
+                observed: Some(Observation::Action { results: a.results }),
+            });
+            (kind, result)
         }
     }
 }
@@ -265,19 +307,35 @@ fn entry(
     }
 }
 
-/// The journal's detail object: the target, and on an outcome the actuation kind the router
-/// reported (so provenance survives a dead host) and the device's answer.
-fn detail(step: &Step, outcome: Option<(ActuationKind, Json)>) -> Json {
-    let mut detail = match step {
+/// The journal's detail object: the target (`channel` / `device`, `command`, the written
+/// `value`). An `in_flight` marker carries only that.
+fn detail(step: &Step) -> Json {
+    match step {
         Step::Setpoint(sp) => json!({ "channel": &*sp.channel, "value": sp.value }),
         Step::Check(check) => json!({ "channel": &*check.channel }),
         Step::Action(action) => json!({ "device": &*action.device, "command": &*action.command }),
-    };
-    if let (Some((kind, answer)), Some(map)) = (outcome, detail.as_object_mut()) {
+    }
+}
+
+/// An outcome's detail object: the target, the actuation kind the router reported (so
+/// provenance survives a dead host), the device's answer unless `Null`, and the observation.
+fn outcome_detail(
+    step: &Step,
+    kind: ActuationKind,
+    answer: Json,
+    observed: Option<&Observation>,
+) -> Json {
+    let mut detail = detail(step);
+    if let Some(map) = detail.as_object_mut() {
         map.insert("actuation".into(), json!(kind));
         if !answer.is_null() {
             map.insert("answer".into(), answer);
         }
+    }
+    if let Some(observed) = observed {
+        // The detail is an object built just above and an observation always serialises, so
+        // this cannot fail; were it to, the outcome is still journaled, without the member.
+        let _ = observed.insert_into(&mut detail);
     }
     detail
 }

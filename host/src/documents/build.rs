@@ -181,7 +181,7 @@ impl<'a> Walk<'a> {
             .map(|(name, value)| {
                 let key = keys::unique(&taken, keys::sanitise(name));
                 taken.insert(key.clone());
-                (key, keys::plain(value))
+                (key, value.to_plain_json())
             })
             .collect();
         RunStart {
@@ -210,7 +210,7 @@ impl<'a> Walk<'a> {
                 observed_reads: pin
                     .observed_reads
                     .iter()
-                    .map(|(channel, value)| (channel.clone(), keys::plain(value)))
+                    .map(|(channel, value)| (channel.clone(), value.to_plain_json()))
                     .collect(),
             },
         }
@@ -316,11 +316,11 @@ impl<'a> Walk<'a> {
         let mut timestamps = BTreeMap::new();
         let index = Value::Int(i64::from(row.entry.step_index));
         keys.insert(self.step_index_key.clone(), key_of(&index, "procedure"));
-        data.insert(self.step_index_key.clone(), keys::plain(&index));
+        data.insert(self.step_index_key.clone(), index.to_plain_json());
         timestamps.insert(self.step_index_key.clone(), at);
         for (key, (channel, value, settled_at)) in &self.positions {
             keys.insert(key.clone(), keys::data_key(value, channel));
-            data.insert(key.clone(), keys::plain(value));
+            data.insert(key.clone(), value.to_plain_json());
             timestamps.insert(key.clone(), super::epoch_seconds(*settled_at));
         }
         for (name, value) in results {
@@ -329,7 +329,7 @@ impl<'a> Walk<'a> {
                 name: name.clone(),
             });
             keys.insert(key.clone(), keys::data_key(&value, device));
-            data.insert(key.clone(), keys::plain(&value));
+            data.insert(key.clone(), value.to_plain_json());
             timestamps.insert(key, at);
         }
         self.emit(PRIMARY, at, keys, data, timestamps);
@@ -344,8 +344,8 @@ impl<'a> Walk<'a> {
             ("boundary".to_owned(), key_of(&boundary, "procedure")),
         ]);
         let data = BTreeMap::from([
-            ("interruption".to_owned(), keys::plain(&text)),
-            ("boundary".to_owned(), keys::plain(&boundary)),
+            ("interruption".to_owned(), text.to_plain_json()),
+            ("boundary".to_owned(), boundary.to_plain_json()),
         ]);
         let timestamps =
             BTreeMap::from([("interruption".to_owned(), at), ("boundary".to_owned(), at)]);

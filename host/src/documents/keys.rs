@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value as Json;
-
 use super::model::{DataKey, Dtype};
 use crate::domain::Value;
 
@@ -72,18 +70,6 @@ pub(crate) fn unique(taken: &BTreeSet<String>, base: String) -> String {
         .map(|n| format!("{base}_{n}"))
         .find(|candidate| !taken.contains(candidate))
         .unwrap_or(base)
-}
-
-/// A typed value as the plain JSON an event carries. A non-finite float becomes `null` (JSON
-/// has no NaN).
-pub(crate) fn plain(value: &Value) -> Json {
-    match value {
-        Value::Float(x) => Json::from(*x),
-        Value::Int(i) => Json::from(*i),
-        Value::Text(s) => Json::from(s.as_str()),
-        Value::Floats(xs) => Json::Array(xs.iter().map(|x| Json::from(*x)).collect()),
-        Value::Flag(b) => Json::from(*b),
-    }
 }
 
 /// The data key describing `value` from `object_name`.

@@ -1,6 +1,7 @@
-//! Observations: what a device reported for a step that ran to `ok`, as typed values. A
-//! setpoint's write target and the settled readback it was judged on, a check's reading, an
-//! action's named results. They travel in the journal entry's `detail` object under the
+//! Observations: what a device reported for a step that ran to `ok`, as typed values (and, for
+//! a check that failed, the reading that failed it). A setpoint's write target and the settled
+//! readback it was judged on, a check's reading, an action's named results. The conductor
+//! records them as it journals each outcome. They travel in the journal entry's `detail` object under the
 //! [`OBSERVED_KEY`] member, beside the keys the conductor already writes there (`channel`,
 //! `value`, `device`, `command`, `actuation`, `answer`), which keep their meaning. Rows journaled
 //! before observations existed have no such member and read as `None`.

@@ -32,6 +32,20 @@ impl Value {
         }
     }
 
+    /// The value as plain JSON, without its type tag (a number, a string, an array of numbers,
+    /// a bool): the shape of a device's answer and of an event-model document's data. A
+    /// non-finite float becomes `null` (JSON has no NaN).
+    pub fn to_plain_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match self {
+            Value::Float(x) => Json::from(*x),
+            Value::Int(i) => Json::from(*i),
+            Value::Text(s) => Json::from(s.as_str()),
+            Value::Floats(xs) => Json::Array(xs.iter().map(|x| Json::from(*x)).collect()),
+            Value::Flag(b) => Json::from(*b),
+        }
+    }
+
     /// True when every float in the value is finite. Steps with NaN or infinities are refused
     /// before they reach a device.
     pub fn is_finite(&self) -> bool {

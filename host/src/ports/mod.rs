@@ -9,6 +9,7 @@
 //! never dispatched to directly, because the router is where provenance, access and limits are
 //! enforced.
 
+pub mod answer;
 pub mod catalog;
 pub mod epics;
 pub mod error;
@@ -24,6 +25,7 @@ use crate::domain::{Action, Criterion, FailureClass, Setpoint};
 /// A reading and its quality are domain values: the journal records them as observations.
 pub use crate::domain::{Quality, Reading};
 
+pub use answer::ActionAnswer;
 pub use catalog::{Catalog, CatalogError, PortKind, RouteEntry, Timeouts};
 pub use error::{PortError, PortResult};
 pub use limits::{ChannelLimits, LimitBreach};
@@ -73,7 +75,8 @@ pub trait DevicePort: Send + Sync {
     /// the caller decides (see [`Reading::judge`]).
     async fn read(&self, channel: &str) -> PortResult<Reading>;
 
-    /// Runs `action.command` on `action.device` with its named arguments; the result is the
-    /// device's JSON answer (for an acquisition: the counts).
-    async fn act(&self, action: &Action) -> PortResult<serde_json::Value>;
+    /// Runs `action.command` on `action.device` with its named arguments; the answer carries the
+    /// command's results as typed values by name (for an acquisition: the counts). A result the
+    /// device reports that cannot be typed is a failure with a class, never a panic.
+    async fn act(&self, action: &Action) -> PortResult<ActionAnswer>;
 }

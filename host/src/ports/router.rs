@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{DevicePort, PortError, PortResult, Quality, Reading};
+use super::{ActionAnswer, DevicePort, PortError, PortResult, Quality, Reading};
 use crate::domain::{Action, ActuationKind, Check, Criterion, Setpoint, Value};
 use crate::ports::limits::ChannelLimits;
 
@@ -257,8 +257,10 @@ impl Router {
     /// reading counts) or the settle time runs out (`Timeout`, or `BadQuality` when the last
     /// reading was bad). Routing, access, limits and the readback's route are all judged before
     /// the port is called, so a refused write touches nothing and reports kind `None`. The
-    /// returned kind joins the write's route and, once read, the readback's.
-    pub async fn write(&self, sp: &Setpoint) -> (ActuationKind, PortResult<()>) {
+    /// returned kind joins the write's route and, once read, the readback's. Ok carries the
+    /// settled readback the write was judged on (the reading that met the criterion), `None`
+    /// when the setpoint names no readback.
+    pub async fn write(&self, sp: &Setpoint) -> (ActuationKind, PortResult<Option<Reading>>) {
         let prepared = (|| {
             let route = self.writable(&sp.channel)?;
             let readback = match &sp.readback {
@@ -283,11 +285,12 @@ impl Router {
             return (kind, Err(e));
         }
         let Some((rb, rb_route, criterion)) = readback else {
-            return (kind, Ok(()));
+            return (kind, Ok(None));
         };
         kind = kind.join(rb_route.kind);
         let settle = sp.settle_ms.map(ms).unwrap_or(self.settings.settle_timeout);
-        (kind, self.confirm(rb, rb_route, &criterion, settle).await)
+        let settled = self.confirm(rb, rb_route, &criterion, settle).await;
+        (kind, settled.map(Some))
     }
 
     async fn read_route(
@@ -304,20 +307,22 @@ impl Router {
         .await
     }
 
+    /// Re-reads `channel` until a `Good` reading meets `criterion` (that reading) or `settle`
+    /// runs out.
     async fn confirm(
         &self,
         channel: &str,
         route: &Route,
         criterion: &Criterion,
         settle: Duration,
-    ) -> PortResult<()> {
+    ) -> PortResult<Reading> {
         let until = Instant::now() + settle;
         loop {
             let reading = self
                 .read_route(route, channel, self.settings.read_timeout)
                 .await?;
             if reading.quality == Quality::Good && criterion.evaluate(&reading.value).is_ok() {
-                return Ok(());
+                return Ok(reading);
             }
             let now = Instant::now();
             if now >= until {
@@ -403,8 +408,9 @@ impl Router {
 
     /// Runs an action on the device it names. Actions have effects, so a read-only route or the
     /// write switch refuses them like writes (kind `None`, nothing touched). The deadline is the
-    /// step's `timeout_ms`, else the default action timeout.
-    pub async fn act(&self, action: &Action) -> (ActuationKind, PortResult<serde_json::Value>) {
+    /// step's `timeout_ms`, else the default action timeout. Ok carries the device's typed
+    /// results.
+    pub async fn act(&self, action: &Action) -> (ActuationKind, PortResult<ActionAnswer>) {
         let route = match self.writable(&action.device) {
             Ok(route) => route,
             Err(e) => return (ActuationKind::None, Err(e)),

@@ -5,11 +5,18 @@
 //! failure stories run through the conductor: access denied aborts, a killed IOC holds and a
 //! restarted one lets reconduct finish, a MAJOR alarm holds a check until it clears.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use baton_host::documents::{self, ComponentName, Document, ProcedureRecord};
+use baton_host::domain::procedure::ProcedureEvent;
 use baton_host::ports::Catalog;
+use baton_host::store::{
+    EventStore, JournalPage, SqliteOptions, SqliteStore, StepJournal, procedure_stream,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
+use uuid::Uuid;
 
 use crate::api_host::{Host, Options, assert_problem};
 use crate::harness;
@@ -56,6 +63,13 @@ async fn caget_f64(pv: String) -> f64 {
     };
     text.parse()
         .unwrap_or_else(|_| panic!("caget {pv}: {text:?} is not a number"))
+}
+
+/// A numeric PV read with pyepics at full precision.
+async fn caget_exact(pv: String) -> f64 {
+    tokio::task::spawn_blocking(move || harness::caget_float(&pv))
+        .await
+        .unwrap()
 }
 
 async fn caput(pv: String, value: &'static str) {
@@ -126,8 +140,14 @@ fn assert_close(seen: f64, want: f64, what: &str) {
 
 /// Uploads the example `name`, defines it with `params` and conducts it over HTTP; asserts it
 /// completed physically and that `detector` (a device under the shared IOC) took one frame per
-/// pinned acquisition, as both pyepics and the journal's acquire answers say. The pinned steps.
-async fn conduct_scan(host: &Host, name: &str, detector: &str, params: Json) -> Vec<Json> {
+/// pinned acquisition, as both pyepics and the journal's acquire answers say. The procedure's id
+/// and pinned steps.
+async fn conduct_scan(
+    host: &Host,
+    name: &str,
+    detector: &str,
+    params: Json,
+) -> (String, Vec<Json>) {
     let ioc = harness::shared();
     let counter = ioc.pv(&format!("{detector}:ArrayCounter_RBV"));
     let component = host.upload(example(name)).await;
@@ -152,7 +172,73 @@ async fn conduct_scan(host: &Host, name: &str, detector: &str, params: Json) -> 
         frames,
         (frames_before + 1..=frames_after).collect::<Vec<_>>()
     );
-    steps
+    (id, steps)
+}
+
+/// The readback the journal recorded for the last `ok` setpoint on `channel`, checked to be
+/// good quality and within the step's tolerance of its target.
+fn last_readback(journal: &[Json], steps: &[Json], channel: &str) -> f64 {
+    let row = journal
+        .iter()
+        .rev()
+        .find(|e| {
+            e["step_kind"] == "setpoint" && e["result"] == "ok" && e["detail"]["channel"] == channel
+        })
+        .unwrap_or_else(|| panic!("no setpoint on {channel} ran"));
+    let observed = &row["detail"]["observed"];
+    assert_eq!(observed["kind"], "setpoint", "{row}");
+    assert_eq!(observed["target"], row["detail"]["value"], "{row}");
+    let readback = &observed["readback"];
+    assert_eq!(readback["quality"], "good", "{row}");
+    assert_eq!(readback["value"]["type"], "float", "{row}");
+    let value = readback["value"]["value"].as_f64().unwrap();
+    let step = &steps[row["step_index"].as_u64().unwrap() as usize];
+    let target = step["value"]["value"].as_f64().unwrap();
+    let tolerance = step["tolerance"].as_f64().unwrap_or(0.0);
+    assert!((value - target).abs() <= tolerance, "{row}");
+    value
+}
+
+/// The documents of procedure `id`, exported from the host's store (its SQLite file, opened
+/// beside the running host) the way a reader of the store would.
+async fn export_from_store(host: &Host, id: &str) -> documents::Export {
+    let store = SqliteStore::open(host.dir.path().join("baton.db"), SqliteOptions::default())
+        .await
+        .unwrap();
+    let id = Uuid::parse_str(id).unwrap();
+    let recorded = store.read_stream(&procedure_stream(id)).await.unwrap();
+    let events = documents::decode_events(&recorded).unwrap();
+    let hash = events
+        .iter()
+        .find_map(|(e, _)| match e {
+            ProcedureEvent::ResolvedStepsRecorded(r) => Some(r.pin.content_hash.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let steps = store
+        .pinned_steps(&hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .steps()
+        .to_vec();
+    let journal = store
+        .journal(id, JournalPage::first(JournalPage::MAX_LIMIT))
+        .await
+        .unwrap();
+    let export = documents::export(&ProcedureRecord {
+        id,
+        events: &events,
+        steps: &steps,
+        component: ComponentName {
+            name: "grid-scan",
+            version: "e2e",
+        },
+        journal: &journal,
+    })
+    .unwrap();
+    store.close().await;
+    export
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +254,7 @@ async fn grid_scan_conducted_over_http_moves_the_ioc_motors_and_takes_every_fram
         "y_start": 0.25, "y_stop": 2.0, "y_points": ny,
         "snake": true, "exposure_s": 0.02,
     });
-    let steps = conduct_scan(&host, "grid-scan", "GDET", params).await;
+    let (id, steps) = conduct_scan(&host, "grid-scan", "GDET", params).await;
     assert_eq!(count_kind(&steps, "action"), nx * ny);
     let (x, y) = (
         last_setpoint(&steps, &ioc.pv("MX:VAL")),
@@ -183,6 +269,77 @@ async fn grid_scan_conducted_over_http_moves_the_ioc_motors_and_takes_every_fram
     assert_close(caget_f64(ioc.pv("MY:RBV")).await, y, "MY:RBV");
     let exposure = caget_f64(ioc.pv("GDET:AcquireTime")).await;
     assert_close(exposure, 0.02, "exposure");
+
+    // The journal recorded the readbacks the last moves settled on: exactly what pyepics reads
+    // from the RBV records now.
+    let journal = journal(&host, &id).await;
+    let (x_motor, y_motor) = (ioc.pv("MX:VAL"), ioc.pv("MY:VAL"));
+    let x_rbv = caget_exact(ioc.pv("MX:RBV")).await;
+    let y_rbv = caget_exact(ioc.pv("MY:RBV")).await;
+    assert_eq!(last_readback(&journal, &steps, &x_motor), x_rbv);
+    assert_eq!(last_readback(&journal, &steps, &y_motor), y_rbv);
+    // Each acquisition recorded the catalog's results typed: `array_counter`, a longin, as an
+    // int equal to the counter its answer reports.
+    let acquisitions: Vec<&Json> = journal
+        .iter()
+        .filter(|e| e["step_kind"] == "action" && e["result"] == "ok")
+        .collect();
+    assert_eq!(acquisitions.len(), nx * ny);
+    for e in &acquisitions {
+        assert_eq!(
+            e["detail"]["observed"],
+            json!({ "kind": "action", "results": { "array_counter": {
+                "type": "int", "value": e["detail"]["answer"]["results"]["array_counter"] } } }),
+            "{e}"
+        );
+    }
+
+    // The documents from the store: one primary event per acquisition, whose motor columns are
+    // where the journal says the motors settled before it, and the last event's are what
+    // pyepics reads.
+    let export = export_from_store(&host, &id).await;
+    assert!(export.gaps.is_empty(), "{:?}", export.gaps);
+    let (mut columns, mut primary, mut events) = (BTreeMap::new(), Vec::new(), Vec::new());
+    for document in &export.documents {
+        match document {
+            Document::Descriptor(d) if d.name == documents::PRIMARY => {
+                primary.push(d.uid);
+                for (key, data_key) in &d.data_keys {
+                    columns.insert(data_key.object_name.clone(), key.clone());
+                }
+            }
+            Document::Event(e) if primary.contains(&e.descriptor) => events.push(e),
+            _ => {}
+        }
+    }
+    let (x_key, y_key) = (&columns[&x_motor], &columns[&y_motor]);
+    // Where the journal says each motor settled, as of each acquisition.
+    let mut settled = BTreeMap::new();
+    let mut expected = Vec::new();
+    for e in &journal {
+        if e["result"] != "ok" {
+            continue;
+        }
+        match e["step_kind"].as_str() {
+            Some("setpoint") => {
+                let channel = e["detail"]["channel"].as_str().unwrap().to_owned();
+                let readback = e["detail"]["observed"]["readback"]["value"]["value"].clone();
+                settled.insert(channel, readback);
+            }
+            Some("action") => expected.push((settled[&x_motor].clone(), settled[&y_motor].clone())),
+            _ => {}
+        }
+    }
+    let columns: Vec<(Json, Json)> = events
+        .iter()
+        .map(|e| (e.data[x_key].clone(), e.data[y_key].clone()))
+        .collect();
+    assert_eq!(columns, expected);
+    assert_eq!(
+        columns.last().unwrap(),
+        &(json!(x_rbv), json!(y_rbv)),
+        "the last event's motor columns are what pyepics reads"
+    );
     host.shutdown().await;
 }
 
@@ -197,7 +354,7 @@ async fn energy_scan_conducted_over_http_drives_bragg_and_gap_and_acquires() {
         "detector": ioc.pv("EDET"),
         "start_kev": 7.0, "stop_kev": 9.0, "points": points, "exposure_s": 0.02,
     });
-    let steps = conduct_scan(&host, "energy-scan", "EDET", params).await;
+    let (_, steps) = conduct_scan(&host, "energy-scan", "EDET", params).await;
     assert_eq!(count_kind(&steps, "action"), points);
     let bragg = last_setpoint(&steps, &ioc.pv("BRAGG:VAL"));
     let gap = last_setpoint(&steps, &ioc.pv("GAP:VAL"));

@@ -375,6 +375,31 @@ pub fn caget(pv: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// Reads a numeric PV with pyepics at full precision (the double CA delivers, printed with
+/// `repr`), not rounded to the record's PREC as [`caget`] prints it.
+pub fn caget_float(pv: &str) -> f64 {
+    env();
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(
+            "import sys, epics\n\
+             v = epics.caget(sys.argv[1], timeout=10.0)\n\
+             sys.exit(f'caget {sys.argv[1]} failed') if v is None else print(repr(float(v)))",
+        )
+        .arg(pv)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pyepics caget");
+    assert!(
+        out.status.success(),
+        "caget {pv}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    text.parse()
+        .unwrap_or_else(|_| panic!("caget {pv}: {text:?} is not a number"))
+}
+
 /// Writes a PV with an independent CA client (pyepics `caput`, waiting for completion), as a
 /// technician at the beamline would.
 pub fn caput(pv: &str, value: &str) {

@@ -63,10 +63,17 @@ async fn longest_prefix_wins_and_every_dispatch_reports_its_kind() {
     let (kind, written) = router
         .write(&setpoint("sim:mono:energy", Value::Float(12.0)))
         .await;
-    assert_eq!((kind, written), (ActuationKind::Physical, Ok(())));
+    assert_eq!((kind, written), (ActuationKind::Physical, Ok(None)));
     let (kind, result) = router.act(&acquire(0.1)).await;
     assert_eq!(kind, ActuationKind::Simulated);
-    assert!(result.unwrap()["counts"].as_u64().is_some());
+    let acquired = result.unwrap();
+    assert!(acquired.answer["counts"].as_u64().is_some());
+    // The same counts, typed: an int, as the journal's observation records them.
+    assert_eq!(
+        acquired.results.get("counts").and_then(Value::as_number),
+        acquired.answer["counts"].as_f64()
+    );
+    assert!(matches!(acquired.results["counts"], Value::Int(_)));
 }
 
 #[tokio::test]
@@ -170,11 +177,14 @@ async fn a_readback_on_another_route_joins_both_kinds() {
     let (kind, r) = router
         .write(&setpoint_rb("sim:mx", 2.5, "sim:mx.rbv", 0.001, 1000))
         .await;
-    r.unwrap();
+    // The write hands back the settled readback it was judged on: good, within tolerance.
+    let settled = r.unwrap().expect("a setpoint with a readback returns it");
+    assert_eq!(settled.quality, Quality::Good);
+    assert!((float(&settled.value) - 2.5).abs() <= 0.001, "{settled:?}");
     assert_eq!(kind, ActuationKind::Hybrid);
-    // Without a readback only the write's route counts.
+    // Without a readback only the write's route counts, and there is no readback to return.
     let (kind, r) = router.write(&setpoint("sim:mx", Value::Float(1.0))).await;
-    r.unwrap();
+    assert_eq!(r.unwrap(), None);
     assert_eq!(kind, ActuationKind::Simulated);
 }
 

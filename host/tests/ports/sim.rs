@@ -1,5 +1,6 @@
 //! The simulated beamline: motors, the temperature lag, detectors, the shutter and time scale.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use baton_host::domain::{ActuationKind, FailureClass, Value};
@@ -214,7 +215,12 @@ async fn a_setpoint_with_a_readback_succeeds_when_the_temperature_settles_in_tim
             200_000,
         ))
         .await;
-    r.unwrap();
+    // The settled readback the write was judged on: good, within the tolerance, and still
+    // short of the target (the lag has not finished).
+    let settled = r.unwrap().expect("the readback it settled on");
+    assert_eq!(settled.quality, Quality::Good);
+    let settled = float(&settled.value);
+    assert!((99.5..100.0).contains(&settled), "{settled}");
     assert_eq!(kind, ActuationKind::Simulated);
     let waited = start.elapsed().as_secs_f64();
     assert!((152.0..153.0).contains(&waited), "{waited}");
@@ -247,7 +253,8 @@ async fn with_time_scale_zero_a_readback_settles_at_once_even_without_tolerance(
     let router = router_on(sim(0.0));
     let mut sp = setpoint("sim:temp:sp", Value::Float(42.0));
     sp.readback = Some("sim:temp:rbv".into());
-    router.write(&sp).await.1.unwrap();
+    let settled = router.write(&sp).await.1.unwrap();
+    assert_eq!(settled.map(|r| r.value), Some(Value::Float(42.0)));
     assert_eq!(
         router.read("sim:temp:rbv").await.1.unwrap().value,
         Value::Float(42.0)
@@ -266,7 +273,7 @@ async fn temperature_setpoints_outside_the_controller_range_are_refused() {
 }
 
 async fn counts(port: &SimPort, exposure_s: f64) -> u64 {
-    port.act(&acquire(exposure_s)).await.unwrap()["counts"]
+    port.act(&acquire(exposure_s)).await.unwrap().answer["counts"]
         .as_u64()
         .unwrap()
 }
@@ -293,8 +300,24 @@ async fn detector_counts_are_deterministic_for_a_seed_and_differ_across_seeds() 
     // Frames differ from each other (noise), and the frame number is reported.
     assert!(series[0].windows(2).any(|w| w[0] != w[1]));
     let frame = a.act(&acquire(0.1)).await.unwrap();
-    assert_eq!(frame["frame"], 5);
-    assert_eq!(frame["detector"], "sim:det");
+    assert_eq!(frame.answer["frame"], 5);
+    assert_eq!(frame.answer["detector"], "sim:det");
+    // The results, typed: what the journal records as the acquisition's observation. The
+    // answer is the same results as plain JSON.
+    let counts = frame.answer["counts"].as_u64().unwrap();
+    assert_eq!(
+        frame.results,
+        BTreeMap::from([
+            ("counts".to_owned(), Value::Int(counts as i64)),
+            ("detector".to_owned(), Value::Text("sim:det".into())),
+            ("exposure_s".to_owned(), Value::Float(0.1)),
+            ("frame".to_owned(), Value::Int(5)),
+        ])
+    );
+    assert_eq!(
+        frame.answer,
+        serde_json::Value::Object(baton_host::ports::answer::plain_object(&frame.results))
+    );
 }
 
 #[tokio::test]
@@ -385,7 +408,7 @@ async fn acquire_refuses_bad_arguments() {
         assert_eq!(err.class, FailureClass::Unrouted, "{case:?}: {err}");
     }
     // None of them counted a frame.
-    assert_eq!(port.act(&acquire(0.1)).await.unwrap()["frame"], 0);
+    assert_eq!(port.act(&acquire(0.1)).await.unwrap().answer["frame"], 0);
 }
 
 #[tokio::test]
@@ -407,7 +430,9 @@ async fn the_shutter_opens_and_closes_by_setpoint_or_action() {
         .act(&action("sim:shutter", "close", &[]))
         .await
         .unwrap();
-    assert_eq!(r["state"], "closed");
+    assert_eq!(r.answer["state"], "closed");
+    assert_eq!(r.results["state"], Value::Text("closed".into()));
+    assert_eq!(r.results["shutter"], Value::Text("sim:shutter".into()));
     port.write(&setpoint("sim:shutter", Value::Flag(true)))
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! `write` is a put with completion callback, `read` a DBR_STS get (the alarm severity becomes
 //! the quality), `act` runs a configured action ([`EpicsAction`]) on a device prefix.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,7 +11,8 @@ use serde_json::{Map, Value as Json, json};
 use super::client::Client;
 use super::config::{EpicsAction, EpicsConfig, EpicsConfigError};
 use crate::domain::{Action, Setpoint, Value};
-use crate::ports::{DevicePort, PortError, PortResult, Reading};
+use crate::ports::answer::plain_object;
+use crate::ports::{ActionAnswer, DevicePort, PortError, PortResult, Reading};
 
 /// Why an [`EpicsPort`] could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -29,17 +31,6 @@ pub enum EpicsPortError {
 pub struct EpicsPort {
     client: Client,
     config: EpicsConfig,
-}
-
-/// A value as plain JSON (a number, a string, an array, a bool): the shape of an action's answer.
-fn plain_json(value: &Value) -> Json {
-    match value {
-        Value::Float(x) => json!(x),
-        Value::Int(i) => json!(i),
-        Value::Text(s) => json!(s),
-        Value::Floats(xs) => json!(xs),
-        Value::Flag(b) => json!(b),
-    }
 }
 
 impl EpicsPort {
@@ -121,11 +112,12 @@ impl DevicePort for EpicsPort {
 
     /// Writes each argument to its PV (put with completion), then the trigger value to the
     /// trigger PV, waiting for completion within the step's `timeout_ms` (else the configured
-    /// action timeout); then reads the result PVs. The answer is
-    /// `{"device", "command", "results": {name: value}}`, plus `"unread": {name: error}` for
-    /// result PVs that could not be read: the command ran, so a failed read of its results does
-    /// not turn it into a failure.
-    async fn act(&self, action: &Action) -> PortResult<Json> {
+    /// action timeout); then reads the result PVs. The typed results are the values read, by
+    /// the catalog's result names. The JSON answer is `{"device", "command", "results": {name:
+    /// value}}`, plus `"unread": {name: error}` for result PVs that could not be read: the
+    /// command ran, so a failed read of its results does not turn it into a failure (such a
+    /// result is absent from the typed results).
+    async fn act(&self, action: &Action) -> PortResult<ActionAnswer> {
         let spec = self.action_spec(action)?;
         let device = &*action.device;
         for (name, value) in &action.args {
@@ -144,28 +136,29 @@ impl DevicePort for EpicsPort {
         self.client
             .put(&trigger, &spec.trigger_value.to_value(), limit)
             .await?;
-        let mut results = Map::new();
+        let mut results = BTreeMap::new();
         let mut unread = Map::new();
         for (name, suffix) in &spec.results {
             match self.get(&format!("{device}{suffix}")).await {
                 Ok(reading) => {
-                    results.insert(name.clone(), plain_json(&reading.value));
+                    results.insert(name.clone(), reading.value);
                 }
                 Err(e) => {
                     unread.insert(name.clone(), json!(e.to_string()));
                 }
             }
         }
-        let mut answer = json!({
-            "device": device,
-            "command": &*action.command,
-            "results": results,
-        });
-        if !unread.is_empty()
-            && let Some(object) = answer.as_object_mut()
-        {
-            object.insert("unread".to_owned(), Json::Object(unread));
+        let mut answer = Map::from_iter([
+            ("device".to_owned(), json!(device)),
+            ("command".to_owned(), json!(&*action.command)),
+            ("results".to_owned(), Json::Object(plain_object(&results))),
+        ]);
+        if !unread.is_empty() {
+            answer.insert("unread".to_owned(), Json::Object(unread));
         }
-        Ok(answer)
+        Ok(ActionAnswer {
+            results,
+            answer: Json::Object(answer),
+        })
     }
 }

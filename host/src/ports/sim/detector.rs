@@ -4,6 +4,7 @@
 //! absorption edge to scan across). The noise is deterministic for the beamline seed, the
 //! detector's name and the frame number, so a dry run repeats exactly.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::clock::SimClock;
 use super::rng::{SplitMix64, fnv1a};
 use crate::domain::{Action, Value};
-use crate::ports::{PortError, PortResult};
+use crate::ports::{PortError, PortResult, answer};
 
 /// One factor of the detector's signal, a function of one axis's position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -184,14 +185,15 @@ impl Detector {
     }
 
     /// Counts for `exposure_s` given the signal factor (the profile at the current positions,
-    /// 0 when the gate is closed), and returns the frame's JSON result.
+    /// 0 when the gate is closed), and returns the frame's results: `detector` (text), `frame`
+    /// and `counts` (ints), `exposure_s` (float).
     pub async fn acquire(
         &self,
         exposure_s: f64,
         signal: f64,
         seed: u64,
         clock: &SimClock,
-    ) -> serde_json::Value {
+    ) -> PortResult<BTreeMap<String, Value>> {
         let frame = self.frame.fetch_add(1, Ordering::SeqCst);
         let mean = (self.config.rate * signal + self.config.background) * exposure_s;
         let mut rng = SplitMix64::new(
@@ -200,12 +202,13 @@ impl Detector {
         let counts = rng.poisson(mean);
         clock.sleep(exposure_s).await;
         self.last_counts.store(counts, Ordering::SeqCst);
-        serde_json::json!({
-            "detector": self.config.name,
-            "frame": frame,
-            "exposure_s": exposure_s,
-            "counts": counts,
-        })
+        let name = &self.config.name;
+        Ok(BTreeMap::from([
+            ("counts".to_owned(), answer::count(name, "counts", counts)?),
+            ("detector".to_owned(), Value::Text(name.clone())),
+            ("exposure_s".to_owned(), Value::Float(exposure_s)),
+            ("frame".to_owned(), answer::count(name, "frame", frame)?),
+        ]))
     }
 
     /// The product of the profile's factors, given a lookup of axis positions by index.

@@ -24,7 +24,7 @@ pub mod rng;
 pub mod shutter;
 pub mod temperature;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,7 @@ use self::faults::{FaultConfig, Faults, Op};
 use self::motor::{Axis, AxisConfig};
 use self::shutter::{Shutter, ShutterConfig, state_text};
 use self::temperature::{TemperatureConfig, TemperatureController};
-use super::{DevicePort, PortError, PortResult, Quality, Reading};
+use super::{ActionAnswer, DevicePort, PortError, PortResult, Quality, Reading};
 use crate::domain::{Action, Setpoint, Value};
 
 /// The simulated beamline's configuration. A device list left out gets the default beamline's
@@ -414,7 +414,7 @@ impl SimPort {
         }
     }
 
-    async fn acquire(&self, i: usize, action: &Action) -> PortResult<serde_json::Value> {
+    async fn acquire(&self, i: usize, action: &Action) -> PortResult<ActionAnswer> {
         let detector = &self.detectors[i];
         let exposure = detector.exposure(action)?;
         let (axes, gate) = &self.detector_inputs[i];
@@ -425,9 +425,10 @@ impl SimPort {
         } else {
             0.0
         };
-        Ok(detector
+        detector
             .acquire(exposure, signal, self.seed, &self.clock)
-            .await)
+            .await
+            .map(ActionAnswer::of_results)
     }
 }
 
@@ -481,7 +482,7 @@ impl DevicePort for SimPort {
         })
     }
 
-    async fn act(&self, action: &Action) -> PortResult<serde_json::Value> {
+    async fn act(&self, action: &Action) -> PortResult<ActionAnswer> {
         let name = &*action.device;
         let channel = self.served(name)?;
         let command = &*action.command;
@@ -502,7 +503,10 @@ impl DevicePort for SimPort {
                 }
                 let open = command == "open";
                 self.shutters[i].set(open, &self.clock).await;
-                Ok(serde_json::json!({ "shutter": name, "state": state_text(open) }))
+                Ok(ActionAnswer::of_results(BTreeMap::from([
+                    ("shutter".to_owned(), Value::Text(name.to_owned())),
+                    ("state".to_owned(), Value::Text(state_text(open).to_owned())),
+                ])))
             }
             _ => Err(PortError::unrouted(format!("{name} serves no actions"))),
         }
