@@ -18,6 +18,7 @@
 //! Every append updates the projections in its own transaction, so a read model can never lag
 //! or lead the streams it reads.
 
+mod backend;
 pub mod component;
 pub mod error;
 pub mod event;

@@ -24,13 +24,16 @@ use sqlx::{Sqlite, Transaction};
 
 use super::error::StoreError;
 
-mod components;
-mod events;
+mod dialect;
 mod journal;
-mod pins;
 mod rows;
-mod summary;
-mod tokens;
+
+// The store traits, written once in `crate::store::backend`.
+crate::store::backend::components!(SqliteStore);
+crate::store::backend::events!(SqliteStore);
+crate::store::backend::journal!(SqliteStore);
+crate::store::backend::summary!(SqliteStore);
+crate::store::backend::tokens!(SqliteStore);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
