@@ -91,8 +91,22 @@ macro_rules! summary {
                 }
             }
 
-            pub(super) async fn rebuild_runs(store: &Store) -> Result<u64, StoreError> {
+            async fn rebuild_runs(store: &Store) -> Result<u64, StoreError> {
                 rebuild(store, Projection::Runs).await
+            }
+
+            /// Fills the run projection of a database that predates it (see
+            /// [`sql::RUN_SUMMARY_MISSING`]); the store runs it on open. Several hosts opening
+            /// one PostgreSQL database at once each rebuild, one after the other (the rebuild
+            /// serializes on `begin_events`), to the same rows.
+            pub(super) async fn backfill(store: &Store) -> Result<(), StoreError> {
+                let missing: bool = sqlx::query_scalar(sql::RUN_SUMMARY_MISSING)
+                    .fetch_one(store.writer())
+                    .await?;
+                if missing {
+                    rebuild_runs(store).await?;
+                }
+                Ok(())
             }
 
             /// Refolds the stream `recorded` was appended to, if a projection reads it.

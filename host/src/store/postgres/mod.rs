@@ -92,7 +92,7 @@ impl PgStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         let store = PgStore { pool };
-        store.backfill().await?;
+        summary::backfill(&store).await?;
         Ok(store)
     }
 
@@ -104,18 +104,5 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// Fills the run projection of a database that predates it (see [`super::sql`]). Several
-    /// hosts opening at once each rebuild, one after the other (the rebuild takes the events
-    /// lock), to the same rows.
-    async fn backfill(&self) -> Result<(), StoreError> {
-        let missing: bool = sqlx::query_scalar(super::sql::RUN_SUMMARY_MISSING)
-            .fetch_one(&self.pool)
-            .await?;
-        if missing {
-            summary::rebuild_runs(self).await?;
-        }
-        Ok(())
     }
 }

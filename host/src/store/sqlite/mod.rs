@@ -121,7 +121,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await?;
         let store = SqliteStore { writer, reader };
-        store.backfill().await?;
+        summary::backfill(&store).await?;
         Ok(store)
     }
 
@@ -160,16 +160,5 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock up front, so a read-then-write transaction can never
         // fail to upgrade (another process may share the file).
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    /// Fills the run projection of a database that predates it (see [`super::sql`]).
-    async fn backfill(&self) -> Result<(), StoreError> {
-        let missing: bool = sqlx::query_scalar(super::sql::RUN_SUMMARY_MISSING)
-            .fetch_one(&self.writer)
-            .await?;
-        if missing {
-            summary::rebuild_runs(self).await?;
-        }
-        Ok(())
     }
 }
