@@ -1,8 +1,8 @@
 //! The half of both backends that does not depend on the dialect, written once. A backend says
 //! how it differs by implementing [`Backend`] (how it binds ids, JSON and `integer` columns, the
 //! few statements whose text differs, its pools, and how it serializes writers); the store
-//! traits' bodies are written here once, one file per capability, each a macro that a backend
-//! folder invokes with its store type.
+//! traits' bodies are written here once, one file per capability, each a macro; a backend's
+//! `mod.rs` expands them all for its store type with [`store_traits!`].
 //!
 //! Why macros rather than generic code: a body generic over `sqlx::Database` needs the
 //! executor, argument, encode and decode bounds of every bound type repeated on every function
@@ -32,6 +32,21 @@ pub(crate) use self::events::events;
 pub(crate) use self::journal::journal;
 pub(crate) use self::summary::summary;
 pub(crate) use self::tokens::tokens;
+
+/// Expands, in a backend's module, every store trait for its store type `$store` (which
+/// implements [`Backend`]): private modules `components`, `events`, `step_journal`, `summary`
+/// (whose `backfill` the backend runs on open) and `tokens`.
+macro_rules! store_traits {
+    ($store:ident) => {
+        $crate::store::backend::components!($store);
+        $crate::store::backend::events!($store);
+        $crate::store::backend::journal!($store);
+        $crate::store::backend::summary!($store);
+        $crate::store::backend::tokens!($store);
+    };
+}
+
+pub(crate) use store_traits;
 
 /// What a backend supplies to the bodies written in this module.
 pub(crate) trait Backend {

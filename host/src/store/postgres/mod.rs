@@ -17,11 +17,7 @@ mod journal;
 mod rows;
 
 // The store traits, written once in `crate::store::backend`.
-crate::store::backend::components!(PgStore);
-crate::store::backend::events!(PgStore);
-crate::store::backend::journal!(PgStore);
-crate::store::backend::summary!(PgStore);
-crate::store::backend::tokens!(PgStore);
+crate::store::backend::store_traits!(PgStore);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 

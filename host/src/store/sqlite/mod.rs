@@ -29,11 +29,7 @@ mod journal;
 mod rows;
 
 // The store traits, written once in `crate::store::backend`.
-crate::store::backend::components!(SqliteStore);
-crate::store::backend::events!(SqliteStore);
-crate::store::backend::journal!(SqliteStore);
-crate::store::backend::summary!(SqliteStore);
-crate::store::backend::tokens!(SqliteStore);
+crate::store::backend::store_traits!(SqliteStore);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
