@@ -3,10 +3,13 @@
 //! (the embedded default) and PostgreSQL. The only layer that touches SQL.
 //!
 //! The capabilities are traits ([`EventStore`], [`StepJournal`], [`ComponentStore`],
-//! [`SummaryStore`]; [`Store`] is all four; [`TokenStore`]) that each backend implements
-//! directly: [`SqliteStore`] in `sqlite/`, [`PgStore`] in `postgres/`, one file per capability,
-//! the two folders mirroring each other and never importing one another. What does not depend
-//! on the dialect is written once beside them: the statements both run ([`sql`]), row decoding
+//! [`SummaryStore`]; [`Store`] is all four; [`TokenStore`]). Their bodies are written once, in
+//! `backend/` (one file per capability), and expanded for each backend: [`SqliteStore`] in
+//! `sqlite/`, [`PgStore`] in `postgres/`. The two backend folders mirror each other and never
+//! import one another; each holds only what depends on its dialect: connecting (`mod.rs`), how
+//! it binds and locks and the few statements it words differently (`dialect.rs`), the journal
+//! append (`journal.rs`, the per-step hot path, made differently on each) and how it reads a
+//! column (`rows.rs`). Also written once: the statements both run ([`sql`]), row decoding
 //! ([`rows`]), the projections' rows, queries and folding ([`summary`]), and the types of
 //! events, journal entries, components and tokens.
 //!
@@ -18,6 +21,7 @@
 //! Every append updates the projections in its own transaction, so a read model can never lag
 //! or lead the streams it reads.
 
+mod backend;
 pub mod component;
 pub mod error;
 pub mod event;

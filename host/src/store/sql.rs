@@ -2,8 +2,8 @@
 //! PostgreSQL (a `$n` named twice is one parameter on both), so every statement whose text does
 //! not depend on the dialect is written here once; a backend binds its own column types (SQLite
 //! stores ids, JSON and times as text, PostgreSQL as `uuid`, `jsonb` and `timestamptz`).
-//! Statements that do differ (pins, the advisory locks, the summary listings' optional filters)
-//! stay in the backend folders.
+//! Statements that do differ (pins, the locks, the summary listings' optional filters) stay in
+//! the backend folders (`dialect.rs`, and the journal append).
 //!
 //! Each column list is a macro so the statements are `&'static str` literals built by
 //! `concat!`, and the decoders in [`super::rows`] read exactly these columns.

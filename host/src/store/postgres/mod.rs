@@ -8,17 +8,16 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Connection};
 
 use super::error::StoreError;
 
-mod components;
-mod events;
+mod dialect;
 mod journal;
-mod pins;
 mod rows;
-mod summary;
-mod tokens;
+
+// The store traits, written once in `crate::store::backend`.
+crate::store::backend::store_traits!(PgStore);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -89,7 +88,7 @@ impl PgStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         let store = PgStore { pool };
-        store.backfill().await?;
+        summary::backfill(&store).await?;
         Ok(store)
     }
 
@@ -101,30 +100,5 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// A transaction holding the event log's advisory lock: appends and rebuilds serialize on
-    /// it, so no append's projection update interleaves with a rebuild.
-    async fn begin_events(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(EVENTS_LOCK.0)
-            .bind(EVENTS_LOCK.1)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
-    }
-
-    /// Fills the run projection of a database that predates it (see [`super::sql`]). Several
-    /// hosts opening at once each rebuild, one after the other (the rebuild takes the events
-    /// lock), to the same rows.
-    async fn backfill(&self) -> Result<(), StoreError> {
-        let missing: bool = sqlx::query_scalar(super::sql::RUN_SUMMARY_MISSING)
-            .fetch_one(&self.pool)
-            .await?;
-        if missing {
-            summary::rebuild_runs(self).await?;
-        }
-        Ok(())
     }
 }

@@ -7,69 +7,27 @@ use std::collections::HashMap;
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection};
-use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::store::error::{StoreError, non_negative, to_db};
+use crate::store::error::{StoreError, non_negative};
 use crate::store::event::normalize_time;
-use crate::store::journal::{JournalAppended, JournalEntry, JournalPage, JournalRecord};
-use crate::store::rows::{self, Columns};
-use crate::store::{StepJournal, sql};
+use crate::store::journal::{JournalAppended, JournalEntry};
+use crate::store::rows::Columns;
+use crate::store::sql;
 
-impl StepJournal for SqliteStore {
-    async fn append_journal(
-        &self,
-        entries: &[JournalEntry],
-    ) -> Result<Vec<JournalAppended>, StoreError> {
-        for entry in entries {
-            entry.validate()?;
-        }
-        match entries {
-            [] => Ok(Vec::new()),
-            // The conductor's hot path: one statement, committed on its own, so one round trip
-            // to the database thread, not three.
-            [entry] => {
-                let mut conn = self.writer.acquire().await?;
-                Ok(vec![insert_entry(&mut conn, entry).await?])
-            }
-            // A batch (the conductor writes a step's outcome with the next step's marker): one
-            // statement as well, so still one round trip and atomic on its own.
-            _ => {
-                let mut conn = self.writer.acquire().await?;
-                insert_batch(&mut conn, entries).await
-            }
-        }
-    }
-
-    async fn journal(
-        &self,
-        procedure: Uuid,
-        page: JournalPage,
-    ) -> Result<Vec<JournalRecord>, StoreError> {
-        page.validate()?;
-        let rows = sqlx::query(sql::JOURNAL_PAGE)
-            .bind(procedure.hyphenated().to_string())
-            .bind(to_db(page.after, "sequence")?)
-            .bind(i64::from(page.limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(rows::journal).collect()
-    }
-
-    async fn interrupted_step(&self, procedure: Uuid) -> Result<Option<JournalRecord>, StoreError> {
-        let row = sqlx::query(sql::INTERRUPTED_STEP)
-            .bind(procedure.hyphenated().to_string())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(rows::journal).transpose()
-    }
-
-    async fn completed_steps(&self, procedure: Uuid) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar(sql::COMPLETED_STEPS)
-            .bind(procedure.hyphenated().to_string())
-            .fetch_one(&self.reader)
-            .await?;
-        non_negative(count, "count")
+/// Appends validated, non-empty `entries` (see [`crate::store::StepJournal::append_journal`]).
+pub(super) async fn append(
+    store: &SqliteStore,
+    entries: &[JournalEntry],
+) -> Result<Vec<JournalAppended>, StoreError> {
+    let mut conn = store.writer.acquire().await?;
+    match entries {
+        // The conductor's hot path: one statement, committed on its own, so one round trip to
+        // the database thread, not three.
+        [entry] => Ok(vec![insert_entry(&mut conn, entry).await?]),
+        // A batch (the conductor writes a step's outcome with the next step's marker): one
+        // statement as well, so still one round trip and atomic on its own.
+        _ => insert_batch(&mut conn, entries).await,
     }
 }
 

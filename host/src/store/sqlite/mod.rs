@@ -24,13 +24,12 @@ use sqlx::{Sqlite, Transaction};
 
 use super::error::StoreError;
 
-mod components;
-mod events;
+mod dialect;
 mod journal;
-mod pins;
 mod rows;
-mod summary;
-mod tokens;
+
+// The store traits, written once in `crate::store::backend`.
+crate::store::backend::store_traits!(SqliteStore);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -118,7 +117,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await?;
         let store = SqliteStore { writer, reader };
-        store.backfill().await?;
+        summary::backfill(&store).await?;
         Ok(store)
     }
 
@@ -157,16 +156,5 @@ impl SqliteStore {
         // IMMEDIATE takes the write lock up front, so a read-then-write transaction can never
         // fail to upgrade (another process may share the file).
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    /// Fills the run projection of a database that predates it (see [`super::sql`]).
-    async fn backfill(&self) -> Result<(), StoreError> {
-        let missing: bool = sqlx::query_scalar(super::sql::RUN_SUMMARY_MISSING)
-            .fetch_one(&self.writer)
-            .await?;
-        if missing {
-            summary::rebuild_runs(self).await?;
-        }
-        Ok(())
     }
 }
