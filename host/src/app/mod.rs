@@ -10,6 +10,7 @@
 //! caller has not seen.
 
 mod context;
+mod documents;
 mod error;
 mod stream;
 
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use context::GatherContext;
+pub use documents::{ExportError, Exported, export_documents};
 pub use error::CommandError;
 pub use stream::{Committed, Loaded, commit, load};
 
