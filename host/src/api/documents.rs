@@ -187,7 +187,8 @@ impl Follow {
         if self.seen != Some(mark) {
             self.seen = Some(mark);
             if self.export().await? {
-                self.queue.push_back(Event::default().event("end").data("{}"));
+                self.queue
+                    .push_back(Event::default().event("end").data("{}"));
                 self.done = true;
             }
             if !self.queue.is_empty() || self.done {

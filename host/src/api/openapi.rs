@@ -6,7 +6,9 @@ use utoipa::openapi::OpenApi as Spec;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{components, conduct, documents, meta, procedures, runs, schemas, sim, state, stream, tokens};
+use super::{
+    components, conduct, documents, meta, procedures, runs, schemas, sim, state, stream, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(

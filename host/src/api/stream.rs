@@ -233,7 +233,9 @@ pub async fn stream(
     Params(query): Params<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let after = last_event_id(&headers, "a journal sequence number")?.or(query.after).unwrap_or(0);
+    let after = last_event_id(&headers, "a journal sequence number")?
+        .or(query.after)
+        .unwrap_or(0);
     let mut follow = Follow {
         changes: state.store().changes(),
         shutdown: state.shutdown_signal(),

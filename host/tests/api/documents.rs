@@ -139,7 +139,10 @@ async fn check(host: &Host, id: &str, name: &str, exit_status: &str) -> Vec<Json
     let schemas = Schemas::load();
     for (i, pair) in lines.iter().enumerate() {
         let errors = schemas.errors_of(pair[0].as_str().unwrap(), &pair[1]);
-        assert!(errors.is_empty(), "{name}: document {i}: {errors:?}\n{pair}");
+        assert!(
+            errors.is_empty(),
+            "{name}: document {i}: {errors:?}\n{pair}"
+        );
     }
     assert_eq!(lines.first().unwrap()[0], "start", "{name}");
     let stop = lines.last().unwrap();
@@ -158,7 +161,11 @@ async fn check(host: &Host, id: &str, name: &str, exit_status: &str) -> Vec<Json
         .iter()
         .filter(|p| p[0] == "event" && p[1]["data"].get("step_index").is_some())
         .count();
-    assert_eq!(primary_events, expected.len(), "{name}: one event per acquisition");
+    assert_eq!(
+        primary_events,
+        expected.len(),
+        "{name}: one event per acquisition"
+    );
     assert_eq!(
         stop[1]["num_events"]["primary"].as_u64().unwrap_or(0),
         expected.len() as u64,
@@ -171,7 +178,10 @@ async fn check(host: &Host, id: &str, name: &str, exit_status: &str) -> Vec<Json
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let out = python::validate(&python, &text)
         .unwrap_or_else(|e| panic!("{name}: event-model refused a document: {e}"));
-    assert!(out.contains(&format!("{} documents valid", lines.len())), "{out}");
+    assert!(
+        out.contains(&format!("{} documents valid", lines.len())),
+        "{out}"
+    );
     let file = host.dir.path().join(format!("{id}.jsonl"));
     std::fs::write(&file, &text).unwrap();
     let summary: Json = serde_json::from_str(
@@ -216,7 +226,11 @@ async fn grid_and_energy_scans_export_valid_documents_matching_the_journal() {
     let lines = check(&host, &id, "grid scan", "success").await;
     // Six grid points: six primary events, the start names both motors.
     assert_eq!(lines[0][1]["num_points"], 6);
-    assert_eq!(lines[0][1]["motors"], json!(["sim_my", "sim_mx"]), "Y is the slow axis");
+    assert_eq!(
+        lines[0][1]["motors"],
+        json!(["sim_my", "sim_mx"]),
+        "Y is the slow axis"
+    );
 
     let id = host.define(&energy(), json!({})).await;
     assert_eq!(conduct(&host, &id).await["status"], "Completed");
@@ -235,17 +249,31 @@ async fn a_held_then_reconducted_scan_is_one_run_with_its_interruptions() {
     let (status, _, held) = documents(&host, &id, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(held.iter().all(|p| p[0] != "stop"));
-    assert!(held.iter().any(|p| p[1]["data"]["interruption"].is_string()));
+    assert!(
+        held.iter()
+            .any(|p| p[1]["data"]["interruption"].is_string())
+    );
 
     host.call(Method::DELETE, "/sim/faults", None).await;
     let (status, outcome) = host
         .call(Method::POST, &format!("/procedures/{id}/reconduct"), None)
         .await;
-    assert_eq!((status, &outcome["status"]), (StatusCode::OK, &json!("Completed")));
+    assert_eq!(
+        (status, &outcome["status"]),
+        (StatusCode::OK, &json!("Completed"))
+    );
     let lines = check(&host, &id, "held then reconducted", "success").await;
     let (_, _, rest) = documents(&host, &id, Some(held.len() as u64)).await;
-    assert_eq!(&lines[..held.len()], &held[..], "the held export is a prefix");
-    assert_eq!(&lines[held.len()..], &rest[..], "?after= gives exactly the rest");
+    assert_eq!(
+        &lines[..held.len()],
+        &held[..],
+        "the held export is a prefix"
+    );
+    assert_eq!(
+        &lines[held.len()..],
+        &rest[..],
+        "?after= gives exactly the rest"
+    );
     let (_, _, none) = documents(&host, &id, Some(lines.len() as u64 + 5)).await;
     assert!(none.is_empty());
     let stop = &lines.last().unwrap()[1];
@@ -305,16 +333,21 @@ async fn documents_refusals() {
         .unwrap();
     // As the other wrong-status refusals: the `status` extension names it (the last `status`
     // member of the body, after the numeric one).
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
     let got = crate::harness::answer(response).await;
     assert_problem(&got, StatusCode::CONFLICT, "wrong-status");
     assert_eq!(got.1["status"], "Defined");
-    assert!(got.1["detail"].as_str().unwrap().contains("Defined"), "{}", got.1);
+    assert!(
+        got.1["detail"].as_str().unwrap().contains("Defined"),
+        "{}",
+        got.1
+    );
 
     for bad in ["after=-1", "after=seven", "after=1&x=2"] {
-        let got = host
-            .get(&format!("/procedures/{id}/documents?{bad}"))
-            .await;
+        let got = host.get(&format!("/procedures/{id}/documents?{bad}")).await;
         assert_problem(&got, StatusCode::BAD_REQUEST, "malformed-request");
     }
     let response = host
@@ -325,7 +358,10 @@ async fn documents_refusals() {
         .unwrap();
     expect_problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
     let response = host
-        .request(Method::GET, &format!("/procedures/{missing}/documents/stream"))
+        .request(
+            Method::GET,
+            &format!("/procedures/{missing}/documents/stream"),
+        )
         .send()
         .await
         .unwrap();
@@ -382,12 +418,18 @@ fn document_events(events: &[SseEvent]) -> Vec<(u64, Json)> {
 #[tokio::test]
 async fn a_live_client_sees_start_events_stop_and_a_reconnect_loses_nothing() {
     let host = Host::with_catalog(catalog(0.25, "")).await;
-    let script = vec!["set sim:mx 1; act sim:det acquire exposure_s=0.2"; 12].join("; ");
+    let script = ["set sim:mx 1; act sim:det acquire exposure_s=0.2"; 12].join("; ");
     let id = host.define_script(&script).await;
 
     // Connected while Defined: the stream waits for the start.
     let url = format!("{}/procedures/{id}/documents/stream", host.url);
-    let early = host.client.get(url).bearer_auth(&host.admin).send().await.unwrap();
+    let early = host
+        .client
+        .get(url)
+        .bearer_auth(&host.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(early.status(), StatusCode::OK);
     let (status, _) = host
         .call(
@@ -399,7 +441,10 @@ async fn a_live_client_sees_start_events_stop_and_a_reconnect_loses_nothing() {
     assert_eq!(status, StatusCode::ACCEPTED);
 
     // Drop the connection after a few documents, mid-conduct.
-    let (first, ended) = read(&host, &id, None, |events| document_events(events).len() >= 4).await;
+    let (first, ended) = read(&host, &id, None, |events| {
+        document_events(events).len() >= 4
+    })
+    .await;
     assert!(!ended);
     let first = document_events(&first);
     let last = first.last().unwrap().0.to_string();
@@ -409,7 +454,11 @@ async fn a_live_client_sees_start_events_stop_and_a_reconnect_loses_nothing() {
     let mut all = first.clone();
     all.extend(document_events(&rest));
     let ids: Vec<u64> = all.iter().map(|(i, _)| *i).collect();
-    assert_eq!(ids, (1..=all.len() as u64).collect::<Vec<_>>(), "no gap, no repeat");
+    assert_eq!(
+        ids,
+        (1..=all.len() as u64).collect::<Vec<_>>(),
+        "no gap, no repeat"
+    );
     let names: Vec<&str> = all.iter().map(|(_, d)| d[0].as_str().unwrap()).collect();
     assert_eq!(names.first(), Some(&"start"));
     assert_eq!(names.last(), Some(&"stop"));
@@ -457,7 +506,9 @@ async fn baton_export_writes_the_same_file_from_a_host_and_from_its_data_dir() {
         token: Some(token),
     };
     let mut said = Vec::new();
-    let written = baton_host::cli::export::run(&args, &mut said).await.unwrap();
+    let written = baton_host::cli::export::run(&args, &mut said)
+        .await
+        .unwrap();
     assert_eq!(written.documents, lines.len());
     assert_eq!(written.status, "Completed");
     assert_eq!(parsed(&from_host), lines);
