@@ -25,13 +25,14 @@ pub struct ExportArgs {
     #[arg(long, env = "BATON_DATA_DIR", default_value = "baton-data")]
     pub data_dir: PathBuf,
     /// The host's store URL (sqlite://… or postgres://…).
-    #[arg(long, env = "BATON_DATABASE_URL", conflicts_with = "url")]
+    #[arg(long, env = "BATON_DATABASE_URL")]
     pub database: Option<String>,
-    /// A running host to ask instead of a store (e.g. http://127.0.0.1:8080).
+    /// A running host to ask instead of a store (e.g. http://127.0.0.1:8080); it wins over
+    /// --data-dir and --database (which may come from the environment).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// A token with the `read` scope, for --url.
-    #[arg(long, env = "BATON_TOKEN", requires = "url")]
+    /// A token with the `read` scope, for --url (ignored without it).
+    #[arg(long, env = "BATON_TOKEN")]
     pub token: Option<String>,
 }
 
