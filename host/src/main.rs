@@ -28,6 +28,8 @@ enum Command {
     Conduct(cli::conduct::ConductArgs),
     /// Manage API tokens.
     Token(cli::token::TokenArgs),
+    /// Write a procedure's event-model documents as JSON lines (from a data dir or a host).
+    Export(cli::export::ExportArgs),
 }
 
 #[tokio::main]
@@ -81,6 +83,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::from(e.code()))
                 }
             }
+        }
+        Command::Export(args) => {
+            let mut out = std::io::stdout().lock();
+            cli::export::run(&args, &mut out).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Token(args) => {
             let mut out = std::io::stdout().lock();

@@ -1,6 +1,7 @@
 //! The HTTP API driven over a real socket (reqwest against `baton serve`'s server on
 //! 127.0.0.1): every route's success and refusals, the auth matrix from the route table, bad
-//! bodies, the progress stream and its reconnects, background conducts, the OpenAPI document;
+//! bodies, the progress stream and its reconnects, the event-model documents (NDJSON, SSE, `baton
+//! export`), background conducts, the OpenAPI document;
 //! and the `baton` binary itself (demo, serve with a graceful shutdown, token, conduct).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +14,14 @@ mod bodies;
 mod components;
 #[path = "api/conduct.rs"]
 mod conduct;
+#[path = "documents/python.rs"]
+#[allow(dead_code)]
+mod doc_python;
+#[path = "documents/schema.rs"]
+#[allow(dead_code)]
+mod doc_schema;
+#[path = "api/documents.rs"]
+mod documents;
 #[path = "api/harness.rs"]
 mod harness;
 #[path = "api/internal.rs"]

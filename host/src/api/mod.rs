@@ -7,11 +7,13 @@
 //! - [`server`]: a whole host (store, sandbox, catalog, conductor, API) on a socket, with
 //!   restart recovery at start and a graceful shutdown;
 //! - one module per resource: [`components`], [`procedures`], [`conduct`], [`stream`],
-//!   [`runs`], [`tokens`], [`sim`], [`meta`].
+//!   [`runs`], [`tokens`], [`sim`], [`meta`]; [`documents`]: a procedure as
+//!   event-model documents (NDJSON and SSE).
 
 pub mod auth;
 pub mod components;
 pub mod conduct;
+pub mod documents;
 #[cfg(test)]
 mod enum_names;
 pub mod error;

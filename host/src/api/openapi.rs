@@ -6,7 +6,9 @@ use utoipa::openapi::OpenApi as Spec;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{components, conduct, meta, procedures, runs, schemas, sim, state, stream, tokens};
+use super::{
+    components, conduct, documents, meta, procedures, runs, schemas, sim, state, stream, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +25,7 @@ use super::{components, conduct, meta, procedures, runs, schemas, sim, state, st
         runs::create, runs::list, runs::show, runs::hold, runs::resume, runs::complete,
         runs::abort, runs::stop, runs::truncate,
         procedures::define, procedures::list, procedures::show, procedures::events,
-        procedures::journal, stream::stream,
+        procedures::journal, stream::stream, documents::documents, documents::stream,
         conduct::conduct, conduct::try_conduct, conduct::reconduct,
         procedures::hold, procedures::resume, procedures::abort, procedures::truncate,
         procedures::complete, procedures::start_iteration, procedures::end_iteration,

@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use super::auth::{self, Access, Principal, Scope};
 use super::error::{ApiError, Problem};
 use super::state::ApiState;
-use super::{components, conduct, meta, procedures, runs, sim, stream, tokens};
+use super::{components, conduct, documents, meta, procedures, runs, sim, stream, tokens};
 use crate::store::TokenStore;
 
 /// An HTTP method of the table.
@@ -284,6 +284,24 @@ pub static ROUTES: &[RouteSpec] = &[
         200,
         "live progress (SSE)",
         || get(stream::stream),
+    ),
+    route(
+        Get,
+        "/procedures/{id}/documents",
+        READ,
+        Json,
+        200,
+        "event-model documents (NDJSON)",
+        || get(documents::documents),
+    ),
+    route(
+        Get,
+        "/procedures/{id}/documents/stream",
+        READ,
+        Stream,
+        200,
+        "event-model documents live (SSE)",
+        || get(documents::stream),
     ),
     route(
         Post,

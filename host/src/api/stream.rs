@@ -82,7 +82,7 @@ struct Follow {
     done: bool,
 }
 
-fn event(name: &str, data: &impl Serialize) -> Event {
+pub(super) fn event(name: &str, data: &impl Serialize) -> Event {
     Event::default()
         .event(name)
         .json_data(data)
@@ -193,7 +193,8 @@ impl Follow {
     }
 }
 
-fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+/// The `Last-Event-ID` header as a number (`what` names it in the refusal).
+pub(super) fn last_event_id(headers: &HeaderMap, what: &str) -> Result<Option<u64>, ApiError> {
     headers
         .get("last-event-id")
         .map(|value| {
@@ -204,7 +205,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
                 .ok_or_else(|| {
                     ApiError::new(
                         Problem::MalformedRequest,
-                        "Last-Event-ID must be a journal sequence number",
+                        format!("Last-Event-ID must be {what}"),
                     )
                 })
         })
@@ -232,7 +233,9 @@ pub async fn stream(
     Params(query): Params<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let after = last_event_id(&headers)?.or(query.after).unwrap_or(0);
+    let after = last_event_id(&headers, "a journal sequence number")?
+        .or(query.after)
+        .unwrap_or(0);
     let mut follow = Follow {
         changes: state.store().changes(),
         shutdown: state.shutdown_signal(),

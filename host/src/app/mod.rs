@@ -5,11 +5,15 @@
 //! in one transaction. The HTTP API, the CLI and the conductor all call it; `store` only
 //! persists.
 //!
+//! Besides the commands, one query: [`export_documents`] reads what a procedure's event-model
+//! documents are made from and exports them (for the HTTP routes and `baton export`).
+//!
 //! A conflict comes back as [`StoreError::Conflict`](crate::store::StoreError::Conflict) inside
 //! [`CommandError::Store`]; nothing here retries, because a retry would re-decide on a state the
 //! caller has not seen.
 
 mod context;
+mod documents;
 mod error;
 mod stream;
 
@@ -17,6 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use context::GatherContext;
+pub use documents::{ExportError, Exported, export_documents};
 pub use error::CommandError;
 pub use stream::{Committed, Loaded, commit, load};
 

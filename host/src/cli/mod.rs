@@ -3,6 +3,7 @@
 
 pub mod conduct;
 pub mod demo;
+pub mod export;
 pub mod serve;
 pub mod token;
 pub mod validate;

@@ -51,6 +51,22 @@ pub fn python() -> Option<PathBuf> {
     None
 }
 
+/// Runs `tests/documents/load_jsonl.py` on the file; its stdout (one JSON summary) on success.
+/// (Used by the API tests, which include this file, on the exports they fetch.)
+#[allow(dead_code)]
+pub fn load_jsonl(python: &PathBuf, file: &std::path::Path) -> Result<String, String> {
+    let output = Command::new(python)
+        .arg(repo_root().join("tests/documents/load_jsonl.py"))
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("{} does not run: {e}", python.display()));
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
 /// Pipes `lines` (`[name, doc]` JSON, one per line) through validate.py; its stdout on success.
 pub fn validate(python: &PathBuf, lines: &str) -> Result<String, String> {
     let mut child = Command::new(python)

@@ -38,12 +38,17 @@ impl Schemas {
     /// The schema's complaints about `document`, none when it is valid.
     pub fn errors(&self, document: &Document) -> Vec<String> {
         let pair = serde_json::to_value(document).unwrap();
-        let doc = &pair[1];
-        let validator = match document {
-            Document::Start(_) => &self.start,
-            Document::Descriptor(_) => &self.descriptor,
-            Document::Event(_) => &self.event,
-            Document::Stop(_) => &self.stop,
+        self.errors_of(document.name(), &pair[1])
+    }
+
+    /// The same for a document as read back: its name and body.
+    pub fn errors_of(&self, name: &str, doc: &serde_json::Value) -> Vec<String> {
+        let validator = match name {
+            "start" => &self.start,
+            "descriptor" => &self.descriptor,
+            "event" => &self.event,
+            "stop" => &self.stop,
+            other => return vec![format!("no schema for a {other:?} document")],
         };
         validator
             .iter_errors(doc)
