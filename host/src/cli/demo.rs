@@ -96,6 +96,31 @@ impl Api {
         Ok(serde_json::from_str(&text).unwrap_or(Json::Null))
     }
 
+    /// GETs `path` and returns its `[name, doc]` lines (the documents route answers NDJSON).
+    async fn documents(&self, path: &str) -> Result<Vec<(String, Json)>, DemoError> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if status != StatusCode::OK {
+            return Err(DemoError::Unexpected {
+                what: format!("GET {path}"),
+                status,
+                body: text,
+            });
+        }
+        text.lines()
+            .map(|line| {
+                serde_json::from_str::<(String, Json)>(line)
+                    .map_err(|e| DemoError::OffScript(format!("a document line: {e}")))
+            })
+            .collect()
+    }
+
     async fn upload(&self, wasm: &'static [u8]) -> Result<Json, DemoError> {
         let response = self
             .client
@@ -282,7 +307,7 @@ async fn tour(
     )?;
     writeln!(
         out,
-        "[1/7] A host starts in this process with a simulated beamline at time scale {},",
+        "[1/8] A host starts in this process with a simulated beamline at time scale {},",
         args.time_scale
     )?;
     writeln!(
@@ -323,7 +348,7 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
     let digest = component["digest"].as_str().unwrap_or_default().to_owned();
     writeln!(
         out,
-        "[2/7] POST /components grid-scan.wasm ({} bytes) → 201, sha256 {}…",
+        "[2/8] POST /components grid-scan.wasm ({} bytes) → 201, sha256 {}…",
         grid.bytes.len(),
         &digest[..digest.len().min(12)]
     )?;
@@ -349,7 +374,7 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
     let id = procedure["id"].as_str().unwrap_or_default().to_owned();
     writeln!(
         out,
-        "[3/7] POST /procedures: a 5 × 4 raster over sim:mx and sim:my → 201"
+        "[3/8] POST /procedures: a 5 × 4 raster over sim:mx and sim:my → 201"
     )?;
     writeln!(
         out,
@@ -359,7 +384,7 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
 
     writeln!(
         out,
-        "[4/7] POST /procedures/{{id}}/try-conduct?wait=false → 202; following GET /procedures/{{id}}/stream"
+        "[4/8] POST /procedures/{{id}}/try-conduct?wait=false → 202; following GET /procedures/{{id}}/stream"
     )?;
     api.call(
         Method::POST,
@@ -405,7 +430,7 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
     let entries = journal["items"].as_array().cloned().unwrap_or_default();
     writeln!(
         out,
-        "[5/7] GET /procedures/{{id}}/journal: {} entries; the last ones:",
+        "[5/8] GET /procedures/{{id}}/journal: {} entries; the last ones:",
         entries.len()
     )?;
     writeln!(out, "     seq  step  kind      result     what")?;
@@ -419,13 +444,13 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
         .await?;
     writeln!(
         out,
-        "[6/7] The technician fixes the motor: DELETE /sim/faults → faults lifted on {} port(s).\n",
+        "[6/8] The technician fixes the motor: DELETE /sim/faults → faults lifted on {} port(s).\n",
         cleared["cleared_ports"]
     )?;
 
     writeln!(
         out,
-        "[7/7] POST /procedures/{{id}}/reconduct {{\"boundary\": {interrupted}}}: replay the pinned steps from the interrupted one"
+        "[7/8] POST /procedures/{{id}}/reconduct {{\"boundary\": {interrupted}}}: replay the pinned steps from the interrupted one"
     )?;
     api.call(
         Method::POST,
@@ -454,15 +479,54 @@ async fn story(api: &Api, tty: bool, out: &mut dyn Write) -> Result<bool, DemoEr
         outcome["actuation_kind"].as_str().unwrap_or("?")
     )?;
     let completed = status == "Completed" && outcome["succeeded"] == true;
-    if completed {
-        writeln!(
-            out,
-            "\nThe story: try-conduct → Held at the faulty motor → fix → reconduct → Completed."
-        )?;
-    } else {
+    if !completed {
         writeln!(out, "\nThe reconduct ended {status}: {outcome}")?;
+        return Ok(false);
     }
-    Ok(completed)
+    documents(api, &id, out).await?;
+    writeln!(
+        out,
+        "\nThe story: try-conduct → Held at the faulty motor → fix → reconduct → Completed."
+    )?;
+    Ok(true)
+}
+
+/// The last step of the story: the measurements as bluesky event-model documents.
+async fn documents(api: &Api, id: &str, out: &mut dyn Write) -> Result<(), DemoError> {
+    let documents = api
+        .documents(&format!("/procedures/{id}/documents"))
+        .await?;
+    // Which stream each descriptor opens, so events can be counted per stream.
+    let mut streams = std::collections::HashMap::new();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut exit = String::from("none");
+    for (name, doc) in &documents {
+        match name.as_str() {
+            "descriptor" => {
+                streams.insert(
+                    doc["uid"].as_str().unwrap_or_default().to_owned(),
+                    doc["name"].as_str().unwrap_or("?").to_owned(),
+                );
+            }
+            "event" => {
+                let stream = streams
+                    .get(doc["descriptor"].as_str().unwrap_or_default())
+                    .cloned()
+                    .unwrap_or_else(|| "?".into());
+                *counts.entry(stream).or_default() += 1;
+            }
+            "stop" => exit = doc["exit_status"].as_str().unwrap_or("?").to_owned(),
+            _ => {}
+        }
+    }
+    let events: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    writeln!(
+        out,
+        "\n[8/8] GET /procedures/{{id}}/documents: {} event-model documents (events: {}; stop: {exit})",
+        documents.len(),
+        events.join(", ")
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -37,6 +37,12 @@ fn demo_tells_the_held_reconduct_completed_story() {
         stdout.contains("reconduct: 44/44 steps, Completed"),
         "{stdout}"
     );
+    // The measurements leave as documents: 20 acquisitions of the 5 × 4 raster, one hold and
+    // one resume, and a successful stop.
+    assert!(
+        stdout.contains("events: 2 interruptions, 20 primary; stop: success"),
+        "{stdout}"
+    );
 }
 
 /// A `baton serve` child and the lines it printed until it was listening.
