@@ -195,13 +195,12 @@ impl Follow {
                 return Ok(());
             }
         }
-        let poll = self.state.config.stream_poll;
-        let shutting_down = tokio::select! {
-            _ = self.changes.changed() => false,
-            _ = tokio::time::sleep(poll) => false,
-            _ = self.shutdown.wait_for(|down| *down) => true,
-        };
-        self.done = shutting_down;
+        self.done = super::stream::wait_for_change(
+            &mut self.changes,
+            &mut self.shutdown,
+            self.state.config.stream_poll,
+        )
+        .await;
         Ok(())
     }
 

@@ -82,6 +82,20 @@ struct Follow {
     done: bool,
 }
 
+/// Waits until the store reports an append, the poll interval passes (another host appends
+/// without passing through this process) or the server shuts down; true on shutdown.
+pub(super) async fn wait_for_change(
+    changes: &mut watch::Receiver<u64>,
+    shutdown: &mut watch::Receiver<bool>,
+    poll: std::time::Duration,
+) -> bool {
+    tokio::select! {
+        _ = changes.changed() => false,
+        _ = tokio::time::sleep(poll) => false,
+        _ = shutdown.wait_for(|down| *down) => true,
+    }
+}
+
 pub(super) fn event(name: &str, data: &impl Serialize) -> Event {
     Event::default()
         .event(name)
@@ -168,13 +182,12 @@ impl Follow {
         if !self.queue.is_empty() {
             return Ok(());
         }
-        let poll = self.state.config.stream_poll;
-        let shutting_down = tokio::select! {
-            _ = self.changes.changed() => false,
-            _ = tokio::time::sleep(poll) => false,
-            _ = self.shutdown.wait_for(|down| *down) => true,
-        };
-        self.done = shutting_down;
+        self.done = wait_for_change(
+            &mut self.changes,
+            &mut self.shutdown,
+            self.state.config.stream_poll,
+        )
+        .await;
         Ok(())
     }
 
