@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use baton_host::cli::demo::{SseEvent, parse_sse};
-use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
@@ -369,37 +368,15 @@ async fn documents_refusals() {
     host.shutdown().await;
 }
 
-/// Reads document-stream events until `stop` says so, the stream ends, or 30 s pass.
+/// Reads the document stream (see [`crate::stream::read_sse`]).
 async fn read(
     host: &Host,
     id: &str,
     last_event_id: Option<&str>,
     stop: impl Fn(&[SseEvent]) -> bool,
 ) -> (Vec<SseEvent>, bool) {
-    let mut request = host.request(Method::GET, &format!("/procedures/{id}/documents/stream"));
-    if let Some(last) = last_event_id {
-        request = request.header("Last-Event-ID", last);
-    }
-    let response = request.send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut bytes = response.bytes_stream();
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let chunk = tokio::time::timeout_at(deadline, bytes.next())
-            .await
-            .expect("the stream stalled");
-        let Some(chunk) = chunk else {
-            return (events, true);
-        };
-        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        events.extend(parse_sse(&mut buffer));
-        if stop(&events) {
-            return (events, false);
-        }
-    }
+    let path = format!("/procedures/{id}/documents/stream");
+    crate::stream::read_sse(host, &path, last_event_id, stop).await
 }
 
 fn document_events(events: &[SseEvent]) -> Vec<(u64, Json)> {

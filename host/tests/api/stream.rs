@@ -11,14 +11,31 @@ use serde_json::{Value as Json, json};
 
 use crate::harness::{Host, MY_DISCONNECTED, catalog, expect_problem};
 
-/// Reads events until `stop` says so, the stream ends, or 30 s pass; whether it ended.
+/// Reads a procedure's progress stream (see [`read_sse`]).
 async fn read(
     host: &Host,
     id: &str,
     last_event_id: Option<&str>,
     stop: impl Fn(&[SseEvent]) -> bool,
 ) -> (Vec<SseEvent>, bool) {
-    let mut request = host.request(Method::GET, &format!("/procedures/{id}/stream"));
+    read_sse(
+        host,
+        &format!("/procedures/{id}/stream"),
+        last_event_id,
+        stop,
+    )
+    .await
+}
+
+/// Reads the events of the SSE route at `path` until `stop` says so, the stream ends, or 30 s
+/// pass; whether it ended.
+pub(crate) async fn read_sse(
+    host: &Host,
+    path: &str,
+    last_event_id: Option<&str>,
+    stop: impl Fn(&[SseEvent]) -> bool,
+) -> (Vec<SseEvent>, bool) {
+    let mut request = host.request(Method::GET, path);
     if let Some(last) = last_event_id {
         request = request.header("Last-Event-ID", last);
     }
