@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::error::{ApiError, Problem, ProblemBody};
+use super::error::{ApiError, Extension, Problem, ProblemBody};
 use super::extract::{Params, PathParams};
 use super::state::ApiState;
 use super::stream::last_event_id;
@@ -58,7 +58,8 @@ impl From<ExportError> for ApiError {
         match e {
             ExportError::NotFound(_) => ApiError::not_found(e.to_string()),
             ExportError::NotStarted { status, .. } => {
-                ApiError::new(Problem::WrongStatus, e.to_string()).with("status", status)
+                ApiError::new(Problem::WrongStatus, e.to_string())
+                    .with(Extension::CurrentStatus, status)
             }
             ExportError::Store(e) => e.into(),
             ExportError::ComponentMissing(_)

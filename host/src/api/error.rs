@@ -2,6 +2,8 @@
 //! `type` (`urn:baton:problem:<slug>`, listed in [`Problem`]) so a client can branch on it
 //! without parsing prose; `detail` is the human sentence, and extension members carry what the
 //! refusal is about (a step index and rule, the guest's log, the remaining hold claims).
+//! Extensions are named by [`Extension`] only: one name per meaning on every refusal, never one
+//! of RFC 9457's own members, so a body has exactly one `status` (the HTTP code).
 //!
 //! The status map (docs/api.md#errors): bad syntax or a bad boundary 400, no or unknown token 401, wrong
 //! scope 403, not found 404, wrong status / version conflict / in use 409, body too large 413,
@@ -17,15 +19,20 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
-use utoipa::ToSchema;
+use strum::VariantArray;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::app::CommandError;
 use crate::conductor::ConductError;
 use crate::domain::RefusalKind;
-use crate::domain::procedure::ProcedureError;
-use crate::domain::run::RunError;
+use crate::domain::procedure::{ProcedureCommandKind, ProcedureError, ProcedureStatus};
+use crate::domain::run::{RunCommandKind, RunError, RunStatus};
 use crate::sandbox::{LoadError, ParamsError};
 use crate::store::StoreError;
 
@@ -170,8 +177,119 @@ fn request_id() -> Option<String> {
         .filter(|id| !id.is_empty())
 }
 
+/// The members RFC 9457 defines. No extension may be named like one: a second `status` would
+/// make the body ambiguous (JSON parsers keep the last one).
+pub const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "instance"];
+
+/// The extension members a problem may carry. One name per meaning, the same on every refusal
+/// (the aggregate's status is always `current_status`, the refused command always `command`);
+/// the names and their schemas are in the OpenAPI `ProblemBody`, generated from this list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Extension {
+    /// The status of the procedure or run that refused the command.
+    CurrentStatus,
+    /// The command refused.
+    Command,
+    /// The hold claims that keep a procedure held.
+    Remaining,
+    /// The parameter that does not fit the component's declaration.
+    Param,
+    /// The parameters the component declares.
+    Declared,
+    /// The component concerned.
+    Digest,
+    /// How many procedures reference a component that cannot be deleted.
+    Procedures,
+    /// The procedure concerned.
+    ProcedureId,
+    /// The check that refused a component or a resolution (machine-readable).
+    Reason,
+    /// What the guest logged before it failed.
+    Log,
+    /// The fuel a failed resolution used.
+    FuelUsed,
+    /// The reconduct boundary refused.
+    Boundary,
+    /// The number of pinned steps.
+    StepCount,
+    /// The step that broke a safety rule.
+    StepIndex,
+    /// The channel of that step.
+    Channel,
+    /// The safety rule it broke.
+    Rule,
+    /// The scope the route needs.
+    RequiredScope,
+    /// The scopes the token has.
+    TokenScopes,
+    /// The request id of an internal error, to find its log line.
+    RequestId,
+}
+
+impl Extension {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The member's JSON schema.
+    fn schema(self) -> Json {
+        let text = json!({ "type": "string" });
+        let count = json!({ "type": "integer", "minimum": 0 });
+        let scope = json!({ "$ref": "#/components/schemas/Scope" });
+        match self {
+            Extension::CurrentStatus => {
+                // As the member is written: the statuses' serde names.
+                let mut all: Vec<Json> = ProcedureStatus::VARIANTS
+                    .iter()
+                    .map(|s| serde_json::to_value(s).unwrap_or(Json::Null))
+                    .collect();
+                for s in RunStatus::VARIANTS {
+                    let s = serde_json::to_value(s).unwrap_or(Json::Null);
+                    if !all.contains(&s) {
+                        all.push(s);
+                    }
+                }
+                json!({ "type": "string", "enum": all })
+            }
+            Extension::Command => {
+                let mut all: Vec<Json> = ProcedureCommandKind::VARIANTS
+                    .iter()
+                    .map(|c| Json::from(c.as_str()))
+                    .collect();
+                for c in RunCommandKind::VARIANTS {
+                    let c = Json::from(c.as_str());
+                    if !all.contains(&c) {
+                        all.push(c);
+                    }
+                }
+                json!({ "type": "string", "enum": all })
+            }
+            Extension::Remaining => {
+                json!({ "type": "array", "items": { "$ref": "#/components/schemas/HoldCause" } })
+            }
+            Extension::Declared => json!({ "type": "array", "items": text }),
+            Extension::ProcedureId => json!({ "type": "string", "format": "uuid" }),
+            Extension::Procedures
+            | Extension::FuelUsed
+            | Extension::Boundary
+            | Extension::StepCount
+            | Extension::StepIndex => count,
+            Extension::RequiredScope => scope,
+            Extension::TokenScopes => json!({ "type": "array", "items": scope }),
+            Extension::Param
+            | Extension::Digest
+            | Extension::Reason
+            | Extension::Log
+            | Extension::Channel
+            | Extension::Rule
+            | Extension::RequestId => text,
+        }
+    }
+}
+
 /// The problem+json body, as documented in the OpenAPI spec.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize)]
 pub struct ProblemBody {
     /// `urn:baton:problem:<slug>`; stable, branch on it.
     #[serde(rename = "type")]
@@ -180,11 +298,52 @@ pub struct ProblemBody {
     pub status: u16,
     /// What went wrong, in a sentence that names the thing refused.
     pub detail: String,
-    /// Extension members (for example `step_index` and `rule` of a safety violation, `log` of a
-    /// failed resolution, `remaining` hold claims, `required_scope`).
+    /// Extension members, named by [`Extension`] only (never a standard member).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub extensions: Map<String, Json>,
+    extensions: Map<String, Json>,
+}
+
+/// The body's schema: the standard members, required, and every [`Extension`] as an optional
+/// property. Other members stay allowed, as RFC 9457 asks clients to ignore unknown extensions.
+fn schema_problem_body() -> Json {
+    let mut properties = Map::new();
+    properties.insert(
+        "type".into(),
+        json!({ "type": "string", "description": "`urn:baton:problem:<slug>`; stable, branch on it" }),
+    );
+    properties.insert("title".into(), json!({ "type": "string" }));
+    properties.insert(
+        "status".into(),
+        json!({ "type": "integer", "minimum": 100, "maximum": 599, "description": "the HTTP status code" }),
+    );
+    properties.insert(
+        "detail".into(),
+        json!({ "type": "string", "description": "what went wrong, in a sentence that names the thing refused" }),
+    );
+    for extension in Extension::VARIANTS {
+        properties.insert(extension.name().into(), extension.schema());
+    }
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details. `status` is the HTTP status code; what the \
+            refusal is about is in the extension members listed here, the same names on every \
+            refusal (`current_status` is the status of the procedure or run).",
+        "required": ["type", "title", "status", "detail"],
+        "properties": properties,
+        "additionalProperties": true,
+    })
+}
+
+impl PartialSchema for ProblemBody {
+    fn schema() -> RefOr<Schema> {
+        super::schemas::from_json(schema_problem_body())
+    }
+}
+
+impl ToSchema for ProblemBody {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ProblemBody")
+    }
 }
 
 /// An error answer of the API.
@@ -193,7 +352,7 @@ pub struct ApiError {
     pub problem: Problem,
     pub status: StatusCode,
     pub detail: String,
-    pub extensions: Map<String, Json>,
+    extensions: Map<String, Json>,
 }
 
 impl ApiError {
@@ -206,13 +365,19 @@ impl ApiError {
         }
     }
 
-    /// Adds an extension member.
-    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+    /// Adds an extension member: the one way to add one, so no standard member can be
+    /// overwritten or repeated.
+    pub fn with(mut self, key: Extension, value: impl Serialize) -> Self {
         self.extensions.insert(
-            key.to_owned(),
+            key.name().to_owned(),
             serde_json::to_value(value).unwrap_or(Json::Null),
         );
         self
+    }
+
+    /// An extension member, if the error has it.
+    pub fn extension(&self, key: Extension) -> Option<&Json> {
+        self.extensions.get(key.name())
     }
 
     pub fn with_status(self, status: StatusCode) -> Self {
@@ -235,7 +400,7 @@ impl ApiError {
             let detail = match request_id() {
                 Some(id) => {
                     let detail = format!("internal error (request id {id})");
-                    extensions.insert("request_id".to_owned(), Json::String(id));
+                    extensions.insert(Extension::RequestId.name().to_owned(), Json::String(id));
                     detail
                 }
                 None => "internal error".to_owned(),
@@ -310,8 +475,8 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } => ApiError::new(Problem::VersionConflict, e.to_string()),
             StoreError::ComponentInUse { digest, procedures } => {
                 ApiError::new(Problem::ComponentInUse, e.to_string())
-                    .with("digest", digest)
-                    .with("procedures", procedures)
+                    .with(Extension::Digest, digest)
+                    .with(Extension::Procedures, procedures)
             }
             StoreError::InvalidQuery(_) => ApiError::new(Problem::MalformedRequest, e.to_string()),
             _ => ApiError::internal(e.to_string()),
@@ -332,17 +497,18 @@ impl From<ProcedureError> for ApiError {
         let command = e.command().as_str();
         let error = match &e {
             ProcedureError::HoldClaimsRemain { remaining, .. } => {
-                ApiError::new(Problem::HoldClaimsRemain, e.to_string()).with("remaining", remaining)
+                ApiError::new(Problem::HoldClaimsRemain, e.to_string())
+                    .with(Extension::Remaining, remaining)
             }
             ProcedureError::WrongStatus { status, .. }
             | ProcedureError::AlreadyExists { status }
             | ProcedureError::ClaimAlreadyHeld { status, .. }
             | ProcedureError::Iteration { status, .. } => {
-                refusal(e.kind(), e.to_string()).with("status", status)
+                refusal(e.kind(), e.to_string()).with(Extension::CurrentStatus, status)
             }
             _ => refusal(e.kind(), e.to_string()),
         };
-        error.with("command", command)
+        error.with(Extension::Command, command)
     }
 }
 
@@ -351,11 +517,11 @@ impl From<RunError> for ApiError {
         let command = e.command().as_str();
         let error = match &e {
             RunError::WrongStatus { status, .. } | RunError::AlreadyExists { status } => {
-                refusal(e.kind(), e.to_string()).with("status", status)
+                refusal(e.kind(), e.to_string()).with(Extension::CurrentStatus, status)
             }
             _ => refusal(e.kind(), e.to_string()),
         };
-        error.with("command", command)
+        error.with(Extension::Command, command)
     }
 }
 
@@ -367,7 +533,7 @@ impl<E: Into<ApiError>> From<CommandError<E>> for ApiError {
                 Problem::ComponentUnavailable,
                 format!("component {digest} is not registered"),
             )
-            .with("digest", digest),
+            .with(Extension::Digest, digest),
             CommandError::Store(e) => e.into(),
         }
     }
@@ -378,10 +544,10 @@ impl From<ParamsError> for ApiError {
     fn from(e: ParamsError) -> Self {
         let error = ApiError::new(Problem::InvalidParams, e.to_string());
         match e {
-            ParamsError::Undeclared { name, declared, .. } => {
-                error.with("param", name).with("declared", declared)
-            }
-            ParamsError::Bad { name, .. } => error.with("param", name),
+            ParamsError::Undeclared { name, declared, .. } => error
+                .with(Extension::Param, name)
+                .with(Extension::Declared, declared),
+            ParamsError::Bad { name, .. } => error.with(Extension::Param, name),
             ParamsError::NotAnObject => error,
         }
     }
@@ -393,9 +559,9 @@ pub fn load_error(e: &LoadError) -> ApiError {
         LoadError::Internal(_) => ApiError::internal(e.to_string()),
         _ => ApiError::new(Problem::InvalidComponent, e.to_string()),
     };
-    let error = error.with("reason", e.kind());
+    let error = error.with(Extension::Reason, e.kind());
     match e.log() {
-        Some(log) if !log.is_empty() => error.with("log", log),
+        Some(log) if !log.is_empty() => error.with(Extension::Log, log),
         _ => error,
     }
 }
@@ -405,25 +571,26 @@ impl From<ConductError> for ApiError {
         match e {
             ConductError::Refused(e) => e.into(),
             ConductError::AlreadyConducting(id) => {
-                ApiError::new(Problem::AlreadyConducting, e.to_string()).with("procedure_id", id)
+                ApiError::new(Problem::AlreadyConducting, e.to_string())
+                    .with(Extension::ProcedureId, id)
             }
             ConductError::BoundaryPastEnd {
                 boundary,
                 step_count,
             } => ApiError::new(Problem::BoundaryPastEnd, e.to_string())
-                .with("boundary", boundary)
-                .with("step_count", step_count),
+                .with(Extension::Boundary, boundary)
+                .with(Extension::StepCount, step_count),
             ConductError::ComponentMissing(ref digest) => {
                 ApiError::new(Problem::ComponentUnavailable, e.to_string())
                     .with_status(StatusCode::NOT_FOUND)
-                    .with("digest", digest)
+                    .with(Extension::Digest, digest)
             }
             ConductError::ComponentLoad {
                 ref digest,
                 ref error,
             } => ApiError::new(Problem::ComponentUnavailable, e.to_string())
-                .with("digest", digest)
-                .with("reason", error.kind()),
+                .with(Extension::Digest, digest)
+                .with(Extension::Reason, error.kind()),
             ConductError::Resolve(ref failure) => {
                 tracing::warn!(
                     digest = %failure.digest,
@@ -432,18 +599,18 @@ impl From<ConductError> for ApiError {
                     "resolve failed"
                 );
                 let mut error = ApiError::new(Problem::ResolveFailed, e.to_string())
-                    .with("reason", failure.kind())
-                    .with("log", &failure.log);
+                    .with(Extension::Reason, failure.kind())
+                    .with(Extension::Log, &failure.log);
                 if let Some(fuel) = failure.fuel_used {
-                    error = error.with("fuel_used", fuel);
+                    error = error.with(Extension::FuelUsed, fuel);
                 }
                 error
             }
             ConductError::Safety(ref violation) => {
                 ApiError::new(Problem::SafetyViolation, e.to_string())
-                    .with("step_index", violation.step_index)
-                    .with("channel", &*violation.channel)
-                    .with("rule", violation.rule.name())
+                    .with(Extension::StepIndex, violation.step_index)
+                    .with(Extension::Channel, &*violation.channel)
+                    .with(Extension::Rule, violation.rule.name())
             }
             ConductError::PinMissing(_) => ApiError::internal(e.to_string()),
             ConductError::Store(e) => e.into(),
@@ -487,7 +654,7 @@ mod tests {
             (e.status, e.problem),
             (StatusCode::CONFLICT, Problem::WrongStatus)
         );
-        assert_eq!(e.extensions["status"], "Held");
+        assert_eq!(e.extensions["current_status"], "Held");
         assert_eq!(e.extensions["command"], "complete");
         let e: ApiError = ConductError::BoundaryPastEnd {
             boundary: 9,
@@ -545,11 +712,76 @@ mod tests {
         }
     }
 
+    /// No extension is named like a standard member, so every problem, with every extension
+    /// it could carry, serializes to a body with one `status`: the HTTP code.
+    #[test]
+    fn no_problem_body_repeats_a_standard_member() {
+        for extension in Extension::VARIANTS {
+            assert!(
+                !STANDARD_MEMBERS.contains(&extension.name()),
+                "{extension:?} is named like a standard member"
+            );
+        }
+        for problem in Problem::VARIANTS {
+            let mut error = ApiError::new(*problem, "refused");
+            for extension in Extension::VARIANTS {
+                error = error.with(*extension, "x");
+            }
+            let text = serde_json::to_string(&error.body()).unwrap();
+            let body: Json = serde_json::from_str(&text).unwrap();
+            for member in STANDARD_MEMBERS {
+                let key = format!("\"{member}\":");
+                assert!(text.matches(&key).count() <= 1, "{problem:?}: {text}");
+            }
+            assert_eq!(body["status"], problem.status().as_u16(), "{problem:?}");
+        }
+    }
+
+    /// The wrong-status refusals of procedures, runs and documents name the aggregate's status
+    /// alike.
+    #[test]
+    fn wrong_status_names_the_current_status() {
+        let procedure: ApiError = ProcedureError::AlreadyExists {
+            status: ProcedureStatus::Defined,
+        }
+        .into();
+        let run: ApiError = RunError::AlreadyExists {
+            status: RunStatus::Running,
+        }
+        .into();
+        for (error, status) in [(&procedure, "Defined"), (&run, "Running")] {
+            let body = serde_json::to_value(error.body()).unwrap();
+            assert_eq!(body["status"], 409);
+            assert_eq!(body["current_status"], status);
+            assert!(body["command"].is_string(), "{body}");
+        }
+    }
+
+    /// The spec's `ProblemBody` lists every extension and parses as a utoipa schema.
+    #[test]
+    fn the_schema_lists_every_extension() {
+        let schema = serde_json::to_value(ProblemBody::schema()).unwrap();
+        for extension in Extension::VARIANTS {
+            assert!(
+                schema["properties"][extension.name()].is_object(),
+                "{extension:?}: {schema}"
+            );
+        }
+        assert_eq!(schema["properties"]["status"]["type"], "integer");
+        assert_eq!(schema["additionalProperties"], true);
+        assert!(
+            schema["properties"]["current_status"]["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("Defined"))
+        );
+    }
+
     #[test]
     fn the_body_is_problem_json_with_extensions_flattened() {
         let e = ApiError::new(Problem::SafetyViolation, "step 3 broke a rule")
-            .with("step_index", 3)
-            .with("rule", "max_step");
+            .with(Extension::StepIndex, 3)
+            .with(Extension::Rule, "max_step");
         let body = serde_json::to_value(e.body()).unwrap();
         assert_eq!(body["type"], "urn:baton:problem:safety-violation");
         assert_eq!(body["status"], 422);

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::error::{ApiError, Problem, ProblemBody};
+use super::error::{ApiError, Extension, Problem, ProblemBody};
 use super::extract::{Body, OptionalBody, Params, PathParams};
 use super::progress::{Progress, progress};
 use super::state::{ApiState, LastConduct};
@@ -217,7 +217,7 @@ async fn component_info(state: &ApiState, digest: &str) -> Result<Info, ApiError
             Problem::ComponentUnavailable,
             format!("component {digest} is not registered; upload it first (POST /components)"),
         )
-        .with("digest", digest)
+        .with(Extension::Digest, digest)
     })?;
     serde_json::from_value(component.meta.info)
         .map_err(|e| ApiError::internal(format!("stored info of {digest} does not decode: {e}")))
@@ -719,7 +719,7 @@ fn refuse_if_conducting(state: &ApiState, id: Uuid) -> Result<(), ApiError> {
             Problem::AlreadyConducting,
             format!("procedure {id} is being conducted by this host: hold or abort it instead"),
         )
-        .with("procedure_id", id));
+        .with(Extension::ProcedureId, id));
     }
     Ok(())
 }

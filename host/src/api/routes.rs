@@ -15,7 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use super::auth::{self, Access, Principal, Scope};
-use super::error::{ApiError, Problem};
+use super::error::{ApiError, Extension, Problem};
 use super::state::ApiState;
 use super::{components, conduct, documents, meta, procedures, runs, sim, stream, tokens};
 use crate::store::TokenStore;
@@ -604,8 +604,8 @@ async fn authorize(
             Problem::Forbidden,
             format!("this route needs the `{scope}` scope"),
         )
-        .with("required_scope", scope)
-        .with("token_scopes", &principal.scopes));
+        .with(Extension::RequiredScope, scope)
+        .with(Extension::TokenScopes, &principal.scopes));
     }
     Ok(Some(principal))
 }

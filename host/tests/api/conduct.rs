@@ -31,7 +31,7 @@ async fn conduct_completes_and_a_second_conduct_is_refused() {
         .call(Method::POST, &format!("/procedures/{id}/conduct"), None)
         .await;
     assert_problem(&again, StatusCode::CONFLICT, "wrong-status");
-    assert_eq!(again.1["status"], "Completed");
+    assert_eq!(again.1["current_status"], "Completed");
     assert_eq!(again.1["command"], "start");
     let missing = uuid::Uuid::new_v4();
     for verb in ["conduct", "try-conduct", "reconduct"] {

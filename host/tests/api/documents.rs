@@ -330,15 +330,14 @@ async fn documents_refusals() {
         .send()
         .await
         .unwrap();
-    // As the other wrong-status refusals: the `status` extension names it (the last `status`
-    // member of the body, after the numeric one).
+    // As the other wrong-status refusals: the `current_status` extension names it.
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json"
     );
     let got = crate::harness::answer(response).await;
     assert_problem(&got, StatusCode::CONFLICT, "wrong-status");
-    assert_eq!(got.1["status"], "Defined");
+    assert_eq!(got.1["current_status"], "Defined");
     assert!(
         got.1["detail"].as_str().unwrap().contains("Defined"),
         "{}",

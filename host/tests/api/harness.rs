@@ -4,12 +4,14 @@
 //! the socket with reqwest.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use baton_host::api::{ApiConfig, Server, ServerConfig};
 use baton_host::ports::Catalog;
 use baton_host::ports::catalog::DEFAULT_CATALOG;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Value as Json, json};
 
 /// The built-in catalog at a time scale, with extra TOML appended (e.g. `[[sim.faults]]`).
@@ -209,11 +211,110 @@ impl Host {
     }
 }
 
-/// The status and JSON body of a response (Null when empty or not JSON).
+/// The status and JSON body of a response (Null when empty or not JSON). Every problem body
+/// (every error answer is one, and a procedure's `last_conduct` may hold one) is checked
+/// against the spec: [`check_problem`].
 pub async fn answer(response: Response) -> (StatusCode, Json) {
     let status = response.status();
+    let problem = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|t| t == "application/problem+json");
+    assert!(
+        problem || !(status.is_client_error() || status.is_server_error()),
+        "{status} answered without a problem body"
+    );
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Json::Null))
+    if problem {
+        let body = check_problem(&text);
+        assert_eq!(body["status"], status.as_u16(), "{text}");
+        return (status, body);
+    }
+    let body = serde_json::from_str(&text).unwrap_or(Json::Null);
+    check_embedded_problems(&body);
+    (status, body)
+}
+
+/// The OpenAPI document's `ProblemBody`, compiled once per test binary. The document is the one
+/// `/openapi.json` serves (`meta::openapi` answers `openapi::spec()`); the schema is compiled
+/// with the document's components beside it, so its `$ref`s resolve.
+fn problem_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let spec = serde_json::to_value(baton_host::api::openapi::spec()).unwrap();
+        let schema = json!({
+            "$ref": "#/components/schemas/ProblemBody",
+            "components": spec["components"],
+        });
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .unwrap_or_else(|e| panic!("ProblemBody does not compile: {e}"))
+    })
+}
+
+/// The top-level member names of a JSON object in the order written, repeats kept
+/// (`serde_json::Value` keeps only the last of a repeated name).
+struct Members(Vec<String>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> Visitor<'de> for Names {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    names.push(name);
+                }
+                Ok(Members(names))
+            }
+        }
+        deserializer.deserialize_map(Names)
+    }
+}
+
+/// Asserts `text` is an RFC 9457 body: no member twice (so exactly one `status`), `status` an
+/// error code, and the spec's `ProblemBody` schema holds. The body, parsed.
+pub fn check_problem(text: &str) -> Json {
+    let Members(names) = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("a problem body that is not a JSON object ({e}): {text}"));
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &names {
+        assert!(seen.insert(name), "member {name} twice: {text}");
+    }
+    let body: Json = serde_json::from_str(text).unwrap();
+    let errors: Vec<String> = problem_schema()
+        .iter_errors(&body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "not a ProblemBody: {errors:?}\n{text}");
+    assert!(
+        body["status"]
+            .as_u64()
+            .is_some_and(|s| (400..600).contains(&s)),
+        "{text}"
+    );
+    body
+}
+
+/// The problem bodies a JSON answer carries inside (a procedure's `last_conduct.problem`),
+/// checked as [`check_problem`] does.
+fn check_embedded_problems(body: &Json) {
+    let mut bodies: Vec<&Json> = vec![body];
+    if let Some(items) = body["items"].as_array() {
+        bodies.extend(items);
+    }
+    for body in bodies {
+        let problem = &body["last_conduct"]["problem"];
+        if problem.is_object() {
+            check_problem(&problem.to_string());
+        }
+    }
 }
 
 /// Asserts a problem+json refusal of `status` with the problem `slug`; returns the body.

@@ -7,7 +7,7 @@ use baton_host::api::ROUTES;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Host, hello};
+use crate::harness::{Host, check_problem, hello};
 
 async fn spec(host: &Host) -> Json {
     let response = host
@@ -158,5 +158,39 @@ async fn real_bodies_fit_their_schemas() {
     let mut bad_status = outcome.clone();
     bad_status["status"] = json!("Sleeping");
     assert!(conforms(&spec, &schema, &bad_status, "x").is_err());
+    host.shutdown().await;
+}
+
+/// Every answer's problem body goes through `harness::check_problem`: it checks the schema the
+/// server serves, and it is not vacuous (a second `status`, a mistyped extension, a missing
+/// member each fail it).
+#[tokio::test]
+async fn problem_bodies_are_checked_against_the_served_schema() {
+    let host = Host::start().await;
+    let served = spec(&host).await;
+    let library = serde_json::to_value(baton_host::api::openapi::spec()).unwrap();
+    assert_eq!(served, library, "the harness compiles the served document");
+    let problem = &served["components"]["schemas"]["ProblemBody"];
+    assert_eq!(problem["properties"]["status"]["type"], "integer");
+    assert!(problem["properties"]["current_status"]["enum"].is_array());
+    assert_eq!(problem["additionalProperties"], true);
+
+    check_problem(
+        r#"{"type":"urn:baton:problem:wrong-status","title":"t","status":409,"detail":"d",
+            "current_status":"Defined","command":"start"}"#,
+    );
+    for bad in [
+        r#"{"type":"u","title":"t","status":409,"detail":"d","status":"Defined"}"#,
+        r#"{"type":"u","title":"t","status":409,"detail":"d","current_status":"Sleeping"}"#,
+        r#"{"type":"u","title":"t","status":409,"detail":"d","step_index":-1}"#,
+        r#"{"type":"u","title":"t","status":"409","detail":"d"}"#,
+        r#"{"type":"u","title":"t","status":409}"#,
+    ] {
+        let text = bad.to_owned();
+        assert!(
+            std::panic::catch_unwind(move || check_problem(&text)).is_err(),
+            "accepted: {bad}"
+        );
+    }
     host.shutdown().await;
 }

@@ -103,7 +103,7 @@ async fn define_types_params_against_the_component() {
         .post("/procedures", json!({"id": chosen, "component": hello()}))
         .await;
     assert_problem(&again, StatusCode::CONFLICT, "wrong-status");
-    assert_eq!(again.1["status"], "Defined");
+    assert_eq!(again.1["current_status"], "Defined");
 
     let (_, page) = host.get("/procedures").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);

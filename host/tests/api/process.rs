@@ -106,8 +106,7 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 
 async fn get(client: &Client, url: &str, token: &str) -> (StatusCode, Json) {
     let response = client.get(url).bearer_auth(token).send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Json::Null))
+    crate::harness::answer(response).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

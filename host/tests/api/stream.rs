@@ -9,7 +9,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Host, MY_DISCONNECTED, catalog, expect_problem};
+use crate::harness::{Host, MY_DISCONNECTED, catalog, check_problem, expect_problem};
 
 /// Reads a procedure's progress stream (see [`read_sse`]).
 async fn read(
@@ -54,7 +54,13 @@ pub(crate) async fn read_sse(
             return (events, true);
         };
         buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        events.extend(parse_sse(&mut buffer));
+        for event in parse_sse(&mut buffer) {
+            // An `error` event carries a problem body: it must fit the spec like any other.
+            if event.event == "error" {
+                check_problem(&event.data);
+            }
+            events.push(event);
+        }
         if stop(&events) {
             return (events, false);
         }
