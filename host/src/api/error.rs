@@ -15,12 +15,12 @@
 //! "internal error" and names the request id (`x-request-id`), and the detail goes to the log
 //! under that id, so an operator can find it and a client learns nothing of the internals.
 
+use std::borrow::Cow;
+
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::borrow::Cow;
-
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use strum::VariantArray;
@@ -183,53 +183,66 @@ pub const STANDARD_MEMBERS: [&str; 5] = ["type", "title", "status", "detail", "i
 
 /// The extension members a problem may carry. One name per meaning, the same on every refusal
 /// (the aggregate's status is always `current_status`, the refused command always `command`);
-/// the names and their schemas are in the OpenAPI `ProblemBody`, generated from this list.
+/// the names, meanings ([`Extension::description`]) and schemas are in the OpenAPI
+/// `ProblemBody`, generated from this list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum Extension {
-    /// The status of the procedure or run that refused the command.
     CurrentStatus,
-    /// The command refused.
     Command,
-    /// The hold claims that keep a procedure held.
     Remaining,
-    /// The parameter that does not fit the component's declaration.
     Param,
-    /// The parameters the component declares.
     Declared,
-    /// The component concerned.
     Digest,
-    /// How many procedures reference a component that cannot be deleted.
     Procedures,
-    /// The procedure concerned.
     ProcedureId,
-    /// The check that refused a component or a resolution (machine-readable).
     Reason,
-    /// What the guest logged before it failed.
     Log,
-    /// The fuel a failed resolution used.
     FuelUsed,
-    /// The reconduct boundary refused.
     Boundary,
-    /// The number of pinned steps.
     StepCount,
-    /// The step that broke a safety rule.
     StepIndex,
-    /// The channel of that step.
     Channel,
-    /// The safety rule it broke.
     Rule,
-    /// The scope the route needs.
     RequiredScope,
-    /// The scopes the token has.
     TokenScopes,
-    /// The request id of an internal error, to find its log line.
     RequestId,
 }
 
 impl Extension {
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// What the member says, for the spec.
+    pub fn description(self) -> &'static str {
+        match self {
+            Extension::CurrentStatus => {
+                "the status of the procedure or run the request was refused in"
+            }
+            Extension::Command => "the command refused",
+            Extension::Remaining => "the hold claims that keep a procedure held",
+            Extension::Param => "the parameter that does not fit the component's declaration",
+            Extension::Declared => "the parameters the component declares",
+            Extension::Digest => "the component concerned",
+            Extension::Procedures => {
+                "how many procedures reference a component that cannot be deleted"
+            }
+            Extension::ProcedureId => "the procedure concerned",
+            Extension::Reason => {
+                "the check that refused a component or a resolution (machine-readable)"
+            }
+            Extension::Log => "what the guest logged before it failed",
+            Extension::FuelUsed => "the fuel a failed resolution used",
+            Extension::Boundary => "the reconduct boundary refused",
+            Extension::StepCount => "the number of pinned steps",
+            Extension::StepIndex => "the step that broke a safety rule",
+            Extension::Channel => "the channel of the step that broke a safety rule",
+            Extension::Rule => "the safety rule a step broke",
+            Extension::RequiredScope => "the scope the route needs",
+            Extension::TokenScopes => "the scopes the token has",
+            Extension::RequestId => "the request id of an internal error, to find its log line",
+        }
     }
 
     /// The member's JSON schema.
@@ -321,7 +334,9 @@ fn schema_problem_body() -> Json {
         json!({ "type": "string", "description": "what went wrong, in a sentence that names the thing refused" }),
     );
     for extension in Extension::VARIANTS {
-        properties.insert(extension.name().into(), extension.schema());
+        let mut schema = extension.schema();
+        schema["description"] = Json::from(extension.description());
+        properties.insert(extension.name().into(), schema);
     }
     json!({
         "type": "object",
