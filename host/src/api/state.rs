@@ -366,6 +366,24 @@ mod tests {
         ApiState::new(conductor, metrics, ApiConfig::default())
     }
 
+    /// A claim moved into a conduct task is released when the task panics, so the procedure
+    /// can be conducted again (not refused `already-conducting` forever).
+    #[tokio::test]
+    async fn a_panicking_conduct_task_releases_its_claim() {
+        let state = state().await;
+        let id = Uuid::new_v4();
+        let claim = state.conductor.claim(id).unwrap();
+        assert!(state.conductor.claim(id).is_err());
+        let task = state.conduct_tasks.spawn(async move {
+            let _claim = claim;
+            if true {
+                panic!("a bug in a conduct");
+            }
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(state.conductor.claim(id).is_ok());
+    }
+
     /// A conduct task that panics leaves the tracker like any other, so the drain at shutdown
     /// still ends (a hand-kept counter would never have been decremented).
     #[tokio::test]
