@@ -231,6 +231,46 @@ fn assert_completed(outcome: &ConductOutcome, steps: u64) {
 const MOVE_ACQUIRE_MOVE: &str =
     "set sim:mx 1 rb=sim:mx.rbv tol=0.01; act sim:det acquire exposure_s=0.1; set sim:my 2";
 
+/// A claim taken before a conduct starts (as the HTTP layer does before answering 202) refuses
+/// every other verb on the procedure until the claimed conduct ends; then it is released.
+#[tokio::test]
+async fn a_claim_refuses_a_second_conduct_until_its_conduct_ends() {
+    let b = Beamline::new("").await;
+    let id = b.script(MOVE_ACQUIRE_MOVE).await;
+    let claim = b.conductor.claim(id).unwrap();
+    assert_eq!(claim.id(), id);
+    assert!(matches!(
+        b.conductor.claim(id),
+        Err(ConductError::AlreadyConducting(claimed)) if claimed == id
+    ));
+    assert!(matches!(
+        b.conductor.conduct(id, Verb::Conduct).await,
+        Err(ConductError::AlreadyConducting(_))
+    ));
+    assert!(matches!(
+        b.conductor.reconduct(id, None).await,
+        Err(ConductError::AlreadyConducting(_))
+    ));
+    assert_eq!(b.status(id).await, ProcedureStatus::Defined);
+    let outcome = b
+        .conductor
+        .conduct_claimed(claim, Verb::Conduct)
+        .await
+        .unwrap();
+    assert_completed(&outcome, 3);
+    assert!(
+        b.conductor.conducts().get(id).is_none(),
+        "released at the end"
+    );
+    // A claimed verb refused at its start releases its claim too.
+    let refused = b.conductor.claim(id).unwrap();
+    assert!(matches!(
+        b.conductor.conduct_claimed(refused, Verb::Conduct).await,
+        Err(ConductError::Refused(ProcedureError::WrongStatus { .. }))
+    ));
+    assert!(b.conductor.claim(id).is_ok());
+}
+
 #[tokio::test]
 async fn conduct_runs_every_step_journals_markers_and_completes_simulated() {
     let b = Beamline::new("").await;

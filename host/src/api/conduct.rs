@@ -5,6 +5,12 @@
 //! in the background: 202 with the
 //! procedure's location, where progress and, at the end, the outcome show.
 //!
+//! Before either answer the verb claims the procedure on this host (the claim that refuses a
+//! second local conduct, taken before the answer instead of in the task); it lasts until the
+//! verb's task ends. Of concurrent verbs on one procedure exactly one is accepted, the others are
+//! refused (409 `already-conducting`), also while the accepted one is still resolving its guest.
+//! A verb accepted but refused when it starts records the refusal as `last_conduct`.
+//!
 //! Either way the verb runs in a task of its own: a client that hangs up on a waited conduct
 //! does not cancel it (a conduct must never be abandoned between a marker and an outcome); its
 //! outcome stays readable as `last_conduct` of the procedure.
@@ -99,7 +105,12 @@ async fn run(
     wait: bool,
 ) -> Result<Response, ApiError> {
     precheck(&state, id, verb).await?;
-    let task = state.start_conduct(id, verb);
+    // Of the verbs that passed the check concurrently, one claims the procedure; the others are
+    // refused here, before anything is answered. The claim is taken after the check so that a
+    // verb the check refuses never looks like a running conduct to a hold or an abort; the
+    // conduct checks the status again under its claim (a refusal then is its `last_conduct`).
+    let claim = state.conductor.claim(id)?;
+    let task = state.start_conduct(claim, verb);
     if !wait {
         let location = format!("/procedures/{id}");
         let body = ConductAccepted {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::metrics::Metrics;
 use super::observe::ObservedStore;
-use crate::conductor::{ConductError, ConductOutcome, Conductor, StopRequest, Verb};
+use crate::conductor::{ConductError, ConductGuard, ConductOutcome, Conductor, StopRequest, Verb};
 use crate::store::AnyStore;
 
 /// Limits of the HTTP layer.
@@ -198,12 +198,13 @@ impl ApiState {
         }
     }
 
-    /// Runs a conduct verb here and now, recording it for progress and metrics.
+    /// Runs a conduct verb here and now under its claim, recording it for progress and metrics.
     async fn run_conduct(
         &self,
-        id: Uuid,
+        claim: ConductGuard,
         verb: ConductVerb,
     ) -> Result<ConductOutcome, ConductError> {
+        let id = claim.id();
         if let Ok(mut active) = self.active.lock() {
             active.insert(
                 id,
@@ -215,9 +216,15 @@ impl ApiState {
         }
         let _guard = ActiveGuard { state: &self.0, id };
         let result = match verb {
-            ConductVerb::Conduct => self.conductor.conduct(id, Verb::Conduct).await,
-            ConductVerb::TryConduct => self.conductor.conduct(id, Verb::TryConduct).await,
-            ConductVerb::Reconduct { boundary } => self.conductor.reconduct(id, boundary).await,
+            ConductVerb::Conduct => self.conductor.conduct_claimed(claim, Verb::Conduct).await,
+            ConductVerb::TryConduct => {
+                self.conductor
+                    .conduct_claimed(claim, Verb::TryConduct)
+                    .await
+            }
+            ConductVerb::Reconduct { boundary } => {
+                self.conductor.reconduct_claimed(claim, boundary).await
+            }
         };
         let verb_name = verb.verb().as_str();
         match &result {
@@ -241,15 +248,20 @@ impl ApiState {
     /// Starts a conduct verb in a task of its own, so that nothing but the verb itself ends
     /// it (a client hanging up does not); its end lands in [`Self::last_conduct`], and the
     /// returned handle gives the result to a caller that waits.
+    ///
+    /// `claim` (from `conductor.claim`, taken before the verb is answered) moves into the
+    /// task and is released when the task ends, a panic included: while it is held, another
+    /// verb on the procedure is refused before it is answered, so exactly one is accepted.
     pub fn start_conduct(
         &self,
-        id: Uuid,
+        claim: ConductGuard,
         verb: ConductVerb,
     ) -> tokio::task::JoinHandle<Result<ConductOutcome, ApiError>> {
+        let id = claim.id();
         self.set_last(id, LastConduct::Running { verb: verb.verb() });
         let state = self.clone();
         self.conduct_tasks.spawn(async move {
-            match state.run_conduct(id, verb).await {
+            match state.run_conduct(claim, verb).await {
                 Ok(outcome) => {
                     state.set_last(
                         id,
@@ -259,8 +271,9 @@ impl ApiState {
                     );
                     Ok(outcome)
                 }
-                // Another conduct of it runs here: its record stays.
-                Err(e @ ConductError::AlreadyConducting(_)) => Err(ApiError::from(e)),
+                // Accepted but not started (the guest refused, the safety check, the status
+                // or the version moved since the check): the refusal is the record, so a
+                // client holding a 202 learns that it did not run.
                 Err(e) => {
                     let error = ApiError::from(e);
                     tracing::warn!(procedure = %id, error = %error, "conduct refused");
@@ -351,6 +364,24 @@ mod tests {
             Arc::new(catalog),
         );
         ApiState::new(conductor, metrics, ApiConfig::default())
+    }
+
+    /// A claim moved into a conduct task is released when the task panics, so the procedure
+    /// can be conducted again (not refused `already-conducting` forever).
+    #[tokio::test]
+    async fn a_panicking_conduct_task_releases_its_claim() {
+        let state = state().await;
+        let id = Uuid::new_v4();
+        let claim = state.conductor.claim(id).unwrap();
+        assert!(state.conductor.claim(id).is_err());
+        let task = state.conduct_tasks.spawn(async move {
+            let _claim = claim;
+            if true {
+                panic!("a bug in a conduct");
+            }
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(state.conductor.claim(id).is_ok());
     }
 
     /// A conduct task that panics leaves the tracker like any other, so the drain at shutdown

@@ -22,7 +22,7 @@ use uuid::Uuid;
 pub use error::ConductError;
 pub use outcome::{ConductOutcome, Halt, OperatorStop, ResolutionCost, StepFailure, Verb};
 pub use recovery::Recovered;
-pub use stop::{ConductHandle, Conducts, StopRequest};
+pub use stop::{ConductGuard, ConductHandle, Conducts, StopRequest};
 
 use execute::{End, Mode, Walk, Watch};
 use reader::RouterReader;
@@ -90,17 +90,33 @@ impl<S: Store> Conductor<S> {
             .is_some_and(|handle| handle.request(request))
     }
 
+    /// Claims `id` for a conduct in this process: from now until the guard drops (the conduct
+    /// ended, however), a second local conduct of it is refused. Taking the claim before a
+    /// conduct is announced (an HTTP 202) makes the announcement exact; the claim covers the
+    /// resolve, before the start lands.
+    pub fn claim(&self, id: Uuid) -> Result<ConductGuard, ConductError> {
+        self.conducts
+            .begin(id)
+            .ok_or(ConductError::AlreadyConducting(id))
+    }
+
     /// conduct (`Verb::Conduct`) or try-conduct (`Verb::TryConduct`) a Defined procedure.
     pub async fn conduct(&self, id: Uuid, verb: Verb) -> Result<ConductOutcome, ConductError> {
+        self.conduct_claimed(self.claim(id)?, verb).await
+    }
+
+    /// [`Self::conduct`] under a claim taken with [`Self::claim`] (of this conductor).
+    pub async fn conduct_claimed(
+        &self,
+        guard: ConductGuard,
+        verb: Verb,
+    ) -> Result<ConductOutcome, ConductError> {
+        let id = guard.id();
         let verb = if verb == Verb::Reconduct {
             Verb::Conduct
         } else {
             verb
         };
-        let guard = self
-            .conducts
-            .begin(id)
-            .ok_or(ConductError::AlreadyConducting(id))?;
         let state = self.load(id, ProcedureCommandKind::Start).await?;
         if state.status != ProcedureStatus::Defined {
             return Err(ProcedureError::WrongStatus {
@@ -163,10 +179,16 @@ impl<S: Store> Conductor<S> {
         id: Uuid,
         boundary: Option<u64>,
     ) -> Result<ConductOutcome, ConductError> {
-        let guard = self
-            .conducts
-            .begin(id)
-            .ok_or(ConductError::AlreadyConducting(id))?;
+        self.reconduct_claimed(self.claim(id)?, boundary).await
+    }
+
+    /// [`Self::reconduct`] under a claim taken with [`Self::claim`] (of this conductor).
+    pub async fn reconduct_claimed(
+        &self,
+        guard: ConductGuard,
+        boundary: Option<u64>,
+    ) -> Result<ConductOutcome, ConductError> {
+        let id = guard.id();
         let state = self.load(id, ProcedureCommandKind::Resume).await?;
         if state.status != ProcedureStatus::Held {
             return Err(ProcedureError::WrongStatus {

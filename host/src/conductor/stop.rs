@@ -78,6 +78,13 @@ impl Drop for ConductGuard {
     }
 }
 
+impl ConductGuard {
+    /// The procedure this guard keeps claimed.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+}
+
 impl Conducts {
     /// Registers a conduct of `id`; `None` if this process already conducts it.
     pub fn begin(&self, id: Uuid) -> Option<ConductGuard> {

@@ -1,12 +1,14 @@
 //! The conduct verbs over HTTP: 200 with the outcome whatever the steps did; refusals before
 //! anything ran (404, 409, 400 boundary, 422 resolve or safety); `?wait=false` in the
-//! background (202) followed to the end; hold and abort of a running conduct at a step
-//! boundary (202); a component the sandbox never saw loads from the store.
+//! background (202) followed to the end; of concurrent verbs on one procedure exactly one is
+//! accepted (202), the others are refused (409), waited or not; a background verb refused at its
+//! start records the refusal; hold and abort of a running conduct at a step boundary (202); a
+//! component the sandbox never saw loads from the store.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
-use crate::harness::{Host, MY_DISCONNECTED, assert_problem, catalog, hello};
+use crate::harness::{Host, MY_DISCONNECTED, assert_problem, catalog, hello, script_bytes};
 
 #[tokio::test]
 async fn conduct_completes_and_a_second_conduct_is_refused() {
@@ -382,5 +384,146 @@ async fn a_client_hanging_up_does_not_cancel_a_waited_conduct() {
         .await;
     assert_eq!(done["status"], "Completed");
     assert_eq!(done["last_conduct"]["outcome"]["completed_steps"], 10);
+    host.shutdown().await;
+}
+
+/// Sends `n` requests at once and joins them all; their statuses and bodies, in send order.
+async fn at_once(host: &Host, paths: Vec<String>) -> Vec<(StatusCode, Json)> {
+    let requests = paths
+        .iter()
+        .map(|path| host.call(Method::POST, path, None))
+        .collect::<Vec<_>>();
+    futures::future::join_all(requests).await
+}
+
+/// Exactly one of the answers is 202 and every other is 409 `already-conducting`.
+fn assert_exactly_one_accepted(answers: &[(StatusCode, Json)]) {
+    let accepted = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(accepted, 1, "exactly one 202: {answers:?}");
+    for answer in answers.iter().filter(|(s, _)| *s != StatusCode::ACCEPTED) {
+        assert_problem(answer, StatusCode::CONFLICT, "already-conducting");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_background_conducts_are_accepted_exactly_once() {
+    // Ten acquisitions of 1 simulated s at 1/10 real time: about a second, well past the
+    // answers, so every refusal meets the claim or the running conduct.
+    let host = Host::with_catalog(catalog(0.1, "")).await;
+    let script = ["act sim:det acquire exposure_s=1.0"; 10].join("; ");
+    let digest = host.upload(script_bytes()).await;
+    for _ in 0..20 {
+        let id = host.define(&digest, json!({ "script": script })).await;
+        let verbs = ["conduct", "try-conduct"];
+        let paths = (0..20)
+            .map(|i| format!("/procedures/{id}/{}?wait=false", verbs[i % 2]))
+            .collect();
+        assert_exactly_one_accepted(&at_once(&host, paths).await);
+        let done = host
+            .wait_for(&id, |p| p["last_conduct"]["state"] != "running")
+            .await;
+        assert_eq!(done["last_conduct"]["state"], "finished", "{done}");
+        assert_eq!(done["status"], "Completed");
+        assert_eq!(done["last_conduct"]["outcome"]["completed_steps"], 10);
+    }
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_background_reconducts_are_accepted_exactly_once() {
+    let host = Host::with_catalog(catalog(0.1, MY_DISCONNECTED)).await;
+    let acquisitions = ["act sim:det acquire exposure_s=1.0"; 10].join("; ");
+    let id = host
+        .define_script(&format!("set sim:mx 1; set sim:my 1; {acquisitions}"))
+        .await;
+    let (_, held) = host
+        .call(Method::POST, &format!("/procedures/{id}/try-conduct"), None)
+        .await;
+    assert_eq!(held["held"], true, "{held}");
+    host.call(Method::DELETE, "/sim/faults", None).await;
+
+    let paths = (0..20)
+        .map(|_| format!("/procedures/{id}/reconduct?wait=false"))
+        .collect();
+    assert_exactly_one_accepted(&at_once(&host, paths).await);
+    let done = host
+        .wait_for(&id, |p| p["last_conduct"]["state"] != "running")
+        .await;
+    assert_eq!(done["last_conduct"]["state"], "finished", "{done}");
+    assert_eq!(done["status"], "Completed");
+    assert_eq!(done["last_conduct"]["outcome"]["verb"], "reconduct");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_waited_verb_during_a_background_conduct_is_refused_the_same_way() {
+    let host = Host::with_catalog(catalog(0.2, "")).await;
+    let id = running(&host).await;
+    for verb in ["conduct", "try-conduct", "reconduct"] {
+        for wait in ["true", "false"] {
+            assert_problem(
+                &host
+                    .call(
+                        Method::POST,
+                        &format!("/procedures/{id}/{verb}?wait={wait}"),
+                        None,
+                    )
+                    .await,
+                StatusCode::CONFLICT,
+                "already-conducting",
+            );
+        }
+    }
+    // The refusals left the running conduct's record alone.
+    let (_, shown) = host.get(&format!("/procedures/{id}?steps=false")).await;
+    assert_eq!(shown["last_conduct"]["state"], "running");
+    assert_eq!(shown["last_conduct"]["verb"], "conduct");
+    host.post(
+        &format!("/procedures/{id}/abort"),
+        json!({"reason": "done testing"}),
+    )
+    .await;
+    host.wait_for(&id, |p| p["last_conduct"]["state"] == "finished")
+        .await;
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_background_verb_refused_at_its_start_records_the_refusal() {
+    let host = Host::start().await;
+    // sim:mx is limited to [-20, 20]: the safety check, after the 202, refuses it.
+    let unsafe_id = host.define_script("set sim:mx 1; set sim:mx 30").await;
+    let (status, accepted) = host
+        .call(
+            Method::POST,
+            &format!("/procedures/{unsafe_id}/try-conduct?wait=false"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let after = host
+        .wait_for(&unsafe_id, |p| p["last_conduct"]["state"] != "running")
+        .await;
+    assert_eq!(after["last_conduct"]["state"], "refused", "{after}");
+    let problem = &after["last_conduct"]["problem"];
+    assert_eq!(problem["type"], "urn:baton:problem:safety-violation");
+    assert_eq!(problem["step_index"], 1);
+    assert_eq!(after["status"], "Defined");
+    // The claim went with the refused verb: the procedure can be conducted again (and is
+    // refused again, waited this time, with the same problem).
+    assert_problem(
+        &host
+            .call(
+                Method::POST,
+                &format!("/procedures/{unsafe_id}/conduct"),
+                None,
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "safety-violation",
+    );
     host.shutdown().await;
 }
