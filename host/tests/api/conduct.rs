@@ -410,10 +410,11 @@ fn assert_exactly_one_accepted(answers: &[(StatusCode, Json)]) {
 
 #[tokio::test]
 async fn concurrent_background_conducts_are_accepted_exactly_once() {
-    // Ten acquisitions of 1 simulated s at 1/10 real time: about a second, well past the
-    // answers, so every refusal meets the claim or the running conduct.
+    // A hundred acquisitions of 1 simulated s at 1/10 real time: ten seconds, far past the
+    // answers even on a loaded machine, so every refusal meets the claim or the running
+    // conduct (never a finished procedure). The winner is then aborted at its next boundary.
     let host = Host::with_catalog(catalog(0.1, "")).await;
-    let script = ["act sim:det acquire exposure_s=1.0"; 10].join("; ");
+    let script = ["act sim:det acquire exposure_s=1.0"; 100].join("; ");
     let digest = host.upload(script_bytes()).await;
     for _ in 0..20 {
         let id = host.define(&digest, json!({ "script": script })).await;
@@ -422,12 +423,18 @@ async fn concurrent_background_conducts_are_accepted_exactly_once() {
             .map(|i| format!("/procedures/{id}/{}?wait=false", verbs[i % 2]))
             .collect();
         assert_exactly_one_accepted(&at_once(&host, paths).await);
+        let (aborted, body) = host
+            .post(
+                &format!("/procedures/{id}/abort"),
+                json!({"reason": "one accepted conduct is enough"}),
+            )
+            .await;
+        assert!(aborted.is_success(), "{aborted}: {body}");
         let done = host
             .wait_for(&id, |p| p["last_conduct"]["state"] != "running")
             .await;
         assert_eq!(done["last_conduct"]["state"], "finished", "{done}");
-        assert_eq!(done["status"], "Completed");
-        assert_eq!(done["last_conduct"]["outcome"]["completed_steps"], 10);
+        assert_eq!(done["status"], "Aborted", "{done}");
     }
     host.shutdown().await;
 }
@@ -435,7 +442,9 @@ async fn concurrent_background_conducts_are_accepted_exactly_once() {
 #[tokio::test]
 async fn concurrent_background_reconducts_are_accepted_exactly_once() {
     let host = Host::with_catalog(catalog(0.1, MY_DISCONNECTED)).await;
-    let acquisitions = ["act sim:det acquire exposure_s=1.0"; 10].join("; ");
+    // Thirty acquisitions of 1 simulated s at 1/10 real time: three seconds, far past the
+    // answers, so no refusal meets a finished procedure.
+    let acquisitions = ["act sim:det acquire exposure_s=1.0"; 30].join("; ");
     let id = host
         .define_script(&format!("set sim:mx 1; set sim:my 1; {acquisitions}"))
         .await;
