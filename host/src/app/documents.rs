@@ -61,11 +61,9 @@ where
     };
     let events: Vec<(ProcedureEvent, OffsetDateTime)> =
         documents::decode_events(&recorded).map_err(|e| corrupt(e.to_string()))?;
-    let mut state = None;
-    for (event, _) in &events {
-        state = Some(Procedure::evolve(state, event).map_err(|e| corrupt(e.to_string()))?);
-    }
-    let state = state.ok_or(ExportError::NotFound(id))?;
+    let state = Procedure::fold(events.iter().map(|(event, _)| event))
+        .map_err(|e| corrupt(e.to_string()))?
+        .ok_or(ExportError::NotFound(id))?;
     let Some(pin) = &state.pin else {
         return Err(ExportError::NotStarted {
             id,

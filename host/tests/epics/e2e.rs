@@ -8,12 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use baton_host::documents::{self, ComponentName, Document, ProcedureRecord};
-use baton_host::domain::procedure::ProcedureEvent;
+use baton_host::app;
+use baton_host::documents::{self, Document};
 use baton_host::ports::Catalog;
-use baton_host::store::{
-    EventStore, JournalPage, SqliteOptions, SqliteStore, StepJournal, procedure_stream,
-};
+use baton_host::store::{SqliteOptions, SqliteStore};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
@@ -200,45 +198,15 @@ fn last_readback(journal: &[Json], steps: &[Json], channel: &str) -> f64 {
 }
 
 /// The documents of procedure `id`, exported from the host's store (its SQLite file, opened
-/// beside the running host) the way a reader of the store would.
+/// beside the running host) through the loader the HTTP route and `baton export` use.
 async fn export_from_store(host: &Host, id: &str) -> documents::Export {
     let store = SqliteStore::open(host.dir.path().join("baton.db"), SqliteOptions::default())
         .await
         .unwrap();
     let id = Uuid::parse_str(id).unwrap();
-    let recorded = store.read_stream(&procedure_stream(id)).await.unwrap();
-    let events = documents::decode_events(&recorded).unwrap();
-    let hash = events
-        .iter()
-        .find_map(|(e, _)| match e {
-            ProcedureEvent::ResolvedStepsRecorded(r) => Some(r.pin.content_hash.clone()),
-            _ => None,
-        })
-        .unwrap();
-    let steps = store
-        .pinned_steps(&hash)
-        .await
-        .unwrap()
-        .unwrap()
-        .steps()
-        .to_vec();
-    let journal = store
-        .journal(id, JournalPage::first(JournalPage::MAX_LIMIT))
-        .await
-        .unwrap();
-    let export = documents::export(&ProcedureRecord {
-        id,
-        events: &events,
-        steps: &steps,
-        component: ComponentName {
-            name: "grid-scan",
-            version: "e2e",
-        },
-        journal: &journal,
-    })
-    .unwrap();
+    let exported = app::export_documents(&store, id).await.unwrap();
     store.close().await;
-    export
+    exported.export
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
