@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the EPICS tests need, idempotently and without prompts:
 #   - Debian's libca-dev and libcom-dev (the C Channel Access client libraries epics-ca links);
-#   - a Python venv at .venv with the pinned soft IOC (softioc) and an independent CA client
-#     (pyepics), from tests/epics/requirements.txt.
+#   - a Python venv at .venv with the pinned soft IOC (softioc), an independent CA client
+#     (pyepics) and event-model (the document validators), from tests/epics/requirements.txt.
 # Usage: scripts/setup-epics.sh            (from anywhere; works on the repository root)
 # Afterwards: cargo test -p baton-host --features epics --test epics
 set -euo pipefail
